@@ -1,0 +1,3 @@
+module github.com/olumi/isl/benchmarks
+
+go 1.26

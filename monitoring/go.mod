@@ -1,0 +1,3 @@
+module github.com/olumi/isl/monitoring
+
+go 1.26

@@ -1,0 +1,62 @@
+// Package isl holds the service's domain vocabulary: error codes, the error type every layer returns,
+// and the store interface the preference endpoints depend on. Implementations live in packages named
+// after their dependency (redis, memory, http).
+package isl
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Version is reported by /health and the OpenAPI document.
+const Version = "0.1.0"
+
+// Error codes. The contract's enum (§1.4) plus the codes Go needs for its own statuses.
+const (
+	EValidation   = "validation_error"  // 400 (semantic) or 422 (schema)
+	ESchema       = "schema_error"      // internal: 422 with a list of field errors
+	EComputation  = "computation_error" // 400 for non-finite results, 500 for internal failures
+	EUnavailable  = "service_unavailable"
+	ETimeout      = "timeout"
+	ENotFound     = "not_found"
+	EUnauthorized = "unauthorized"
+	ERateLimited  = "rate_limited"
+	ETooLarge     = "payload_too_large"
+	EInternal     = "internal_error"
+)
+
+// Error is the one error type that carries a code, a client-facing message and optional details.
+type Error struct {
+	Code    string
+	Message string
+	Details map[string]any
+	// Status overrides the status derived from Code (e.g. computation_error as 400).
+	Status int
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrUnavailable marks store failures that a retry may cure (Redis down, timeout).
+var ErrUnavailable = errors.New("store unavailable")

@@ -1,0 +1,38 @@
+package isl
+
+import (
+	"context"
+	"time"
+)
+
+// TTLs promised to users (§11, seed guide "Data privacy"): beliefs slide on every read.
+const (
+	BeliefTTL   = 24 * time.Hour
+	QueryTTL    = 7 * 24 * time.Hour
+	ResponseTTL = 30 * 24 * time.Hour
+)
+
+// Store keeps per-user preference state. Values are opaque JSON documents owned by the handlers.
+// Implementations key everything by SHA-256(user id) (R3) and never log raw user ids.
+// Any failure to reach the backing store is returned wrapped around ErrUnavailable.
+type Store interface {
+	// GetBeliefs returns the user's beliefs and refreshes their TTL (sliding, BeliefTTL).
+	GetBeliefs(ctx context.Context, userID string) (doc []byte, found bool, err error)
+	// PutBeliefs stores beliefs with BeliefTTL.
+	PutBeliefs(ctx context.Context, userID string, doc []byte) error
+	// PutQuery stores one issued query under its id with QueryTTL.
+	PutQuery(ctx context.Context, userID, queryID string, doc []byte) error
+	// GetQuery returns an issued query of this user.
+	GetQuery(ctx context.Context, userID, queryID string) (doc []byte, found bool, err error)
+	// RecordResponse appends a response (ResponseTTL), marks the query answered (QueryTTL) and returns
+	// the number of distinct queries the user has answered.
+	RecordResponse(ctx context.Context, userID, queryID string, response []byte, at time.Time) (completed int64, err error)
+	// CompletedCount returns the number of distinct answered queries.
+	CompletedCount(ctx context.Context, userID string) (int64, error)
+	// DeleteUser erases every key of the user; deleting an unknown user is not an error.
+	DeleteUser(ctx context.Context, userID string) error
+	// Ping reports whether the backing store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases resources.
+	Close() error
+}

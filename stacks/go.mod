@@ -1,0 +1,3 @@
+module github.com/olumi/isl/stacks
+
+go 1.26
