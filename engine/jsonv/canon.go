@@ -64,6 +64,13 @@ func canon(b *strings.Builder, rv reflect.Value) error {
 		b.WriteString("null")
 		return nil
 	}
+	if k := rv.Kind(); k == reflect.Interface || k == reflect.Pointer {
+		if rv.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		return canon(b, rv.Elem())
+	}
 	if rv.Type() == valueType {
 		return canonValue(b, rv.Interface().(Value))
 	}

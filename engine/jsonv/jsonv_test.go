@@ -75,6 +75,18 @@ func TestSeedVectorW2(t *testing.T) {
 	}
 }
 
+func TestCanonicalNilPointers(t *testing.T) {
+	var m *Map[float64]
+	c, err := Canonical(map[string]any{"ctx": m, "v": (*Value)(nil)})
+	if err != nil || string(c) != `{"ctx": null, "v": null}` {
+		t.Fatalf("got %s, %v", c, err)
+	}
+	m = &Map[float64]{{"a", 1}}
+	if c, _ := Canonical(m); string(c) != `{"a": 1.0}` {
+		t.Fatalf("got %s", c)
+	}
+}
+
 func TestCanonicalStrings(t *testing.T) {
 	c, err := Canonical(map[string]any{"é": "a\"b\\\n\u2192😀", "b": []any{true, nil, 3}})
 	if err != nil {

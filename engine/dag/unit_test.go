@@ -1,0 +1,115 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseLimitsAndDedup(t *testing.T) {
+	nodes := make([]string, MaxNodes+1)
+	for i := range nodes {
+		nodes[i] = fmt.Sprint("N", i)
+	}
+	_, err := Parse(nodes, nil)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "at most 200") {
+		t.Fatalf("node cap: %v", err)
+	}
+	edges := make([][2]string, MaxEdges+1)
+	for i := range edges {
+		edges[i] = [2]string{"A", "B"}
+	}
+	if _, err := Parse([]string{"A", "B"}, edges); !errors.As(err, &ie) || !strings.Contains(ie.Msg, "edges") {
+		t.Fatalf("edge cap: %v", err)
+	}
+	if _, err := Parse([]string{"A", ""}, nil); !errors.As(err, &ie) || ie.Msg != MsgBlankNode {
+		t.Fatalf("blank: %v", err)
+	}
+	g, err := Parse([]string{"A", "B", "C"}, [][2]string{{"A", "B"}, {"A", "B"}, {"C", "B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Edges(); !reflect.DeepEqual(got, [][2]string{{"A", "B"}, {"C", "B"}}) {
+		t.Fatalf("dedup: %v", got)
+	}
+	if !reflect.DeepEqual(g.Parents("B"), []string{"A", "C"}) || !g.Adjacent("B", "A") || g.Adjacent("A", "C") {
+		t.Fatal("adjacency")
+	}
+	if !g.HasDirectedPath("A", "B") || g.HasDirectedPath("B", "A") || !g.HasDirectedPath("A", "A") {
+		t.Fatal("directed paths")
+	}
+	_, err = Parse([]string{"A", "B", "C", "D"}, [][2]string{{"D", "A"}, {"A", "B"}, {"B", "C"}, {"C", "A"}})
+	if !errors.As(err, &ie) || ie.Msg != MsgCycle || ie.CycleText() != "A -> B -> C -> A" {
+		t.Fatalf("cycle: %v %v", err, ie)
+	}
+}
+
+// TestCapsAndSizes: k = 4 disjoint back-door paths T ← Ai ← Bi → Y, each blocked by Ai or Bi,
+// give 2^k = 16 minimal sets of size k and k back-door paths.
+func TestCapsAndSizes(t *testing.T) {
+	nodes := []string{"T", "Y"}
+	edges := [][2]string{{"T", "Y"}}
+	for i := range 4 {
+		a, b := fmt.Sprint("A", i), fmt.Sprint("B", i)
+		nodes = append(nodes, a, b)
+		edges = append(edges, [2]string{a, "T"}, [2]string{b, a}, [2]string{b, "Y"})
+	}
+	g, err := Parse(nodes, edges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, tr, err := g.AdjustmentSets("T", "Y", nil, 0)
+	if err != nil || tr || len(all) != 16 {
+		t.Fatalf("want 16 sets: %d %v %v", len(all), tr, err)
+	}
+	if !reflect.DeepEqual(all[0], []string{"A0", "A1", "A2", "A3"}) {
+		t.Fatalf("first set %v", all[0])
+	}
+	res, err := g.Identify("T", "Y", nil, Options{MaxSets: 5, MaxPaths: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.AdjustmentSets) != 5 || !res.SetsTruncated || len(res.BackdoorPaths) != 3 || !res.PathsTruncated {
+		t.Fatalf("caps: %d sets (%v), %d paths (%v)", len(res.AdjustmentSets), res.SetsTruncated, len(res.BackdoorPaths), res.PathsTruncated)
+	}
+	if !reflect.DeepEqual(res.AdjustmentSets, all[:5]) {
+		t.Fatalf("capped list is not the prefix: %v", res.AdjustmentSets)
+	}
+	res, _ = g.Identify("T", "Y", nil, Options{})
+	if res.SetsTruncated || res.PathsTruncated || len(res.BackdoorPaths) != 4 {
+		t.Fatalf("no truncation expected: %+v", res)
+	}
+	if res.BackdoorPaths[0] != "T ← A0 ← B0 → Y" {
+		t.Fatalf("path %q", res.BackdoorPaths[0])
+	}
+}
+
+func TestCapSize(t *testing.T) {
+	sets := [][]int{{1}, {2, 3}, {4, 5, 6}}
+	if got := capSize(sets, 2); len(got) != 2 {
+		t.Fatalf("cap 2: %v", got)
+	}
+	if got := capSize([][]int{{1, 2, 3, 4}, {1, 2, 3, 5}, {1, 2, 3, 4, 5}}, 3); len(got) != 2 {
+		t.Fatalf("all too big keeps smallest size: %v", got)
+	}
+	if got := capSize(sets, 0); len(got) != 3 {
+		t.Fatalf("no cap: %v", got)
+	}
+}
+
+func TestIdentifyInputErrors(t *testing.T) {
+	g, _ := Parse([]string{"A", "B"}, [][2]string{{"A", "B"}})
+	_, err := g.Identify("A", "B", []string{"A", "Zed"}, Options{})
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Msg != "Observed node 'Zed' not found in graph. Available nodes: A, B" {
+		t.Fatalf("observed: %v", err)
+	}
+	// treatment and outcome are observed even when not listed
+	res, err := g.Identify("A", "B", []string{}, Options{})
+	if err != nil || res.Status != StatusIdentifiable {
+		t.Fatalf("%v %+v", err, res)
+	}
+}

@@ -1,0 +1,217 @@
+package elicit
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/olumi/isl/engine/jsonv"
+)
+
+// InputError is a semantic input error; the service maps it to a 400 validation_error.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string      { return e.Msg }
+func (e *InputError) InputError() string { return e.Msg }
+
+func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
+
+// Limits (R15).
+const (
+	MaxVariables = 50
+	MaxQueries   = 10
+)
+
+// Distribution is the contract's Distribution (§2).
+type Distribution struct {
+	Type       string             `json:"type"`
+	Parameters jsonv.Map[float64] `json:"parameters"`
+}
+
+// Beliefs is the contract's UserBeliefModel (§2).
+type Beliefs struct {
+	ValueWeights         jsonv.Map[Distribution] `json:"value_weights"`
+	RiskTolerance        Distribution            `json:"risk_tolerance"`
+	TimeHorizon          Distribution            `json:"time_horizon"`
+	UncertaintyEstimates jsonv.Map[float64]      `json:"uncertainty_estimates"`
+}
+
+// Context is the contract's DecisionContext (§2). Constraints is nil for JSON null.
+type Context struct {
+	Domain      string       `json:"domain"`
+	Variables   []string     `json:"variables"`
+	Constraints *jsonv.Value `json:"constraints"`
+}
+
+// Scenario is one option of a query.
+type Scenario struct {
+	Description string             `json:"description"`
+	Outcomes    jsonv.Map[float64] `json:"outcomes"`
+	TradeOffs   []string           `json:"trade_offs"`
+}
+
+// Query is the contract's CounterfactualQuery.
+type Query struct {
+	ID              string   `json:"id"`
+	Question        string   `json:"question"`
+	ScenarioA       Scenario `json:"scenario_a"`
+	ScenarioB       Scenario `json:"scenario_b"`
+	InformationGain float64  `json:"information_gain"`
+}
+
+// IssuedQuery is what the service stores per issued query: the public query plus the
+// direction-signed relative change of A minus B per variable, which is all /update needs.
+type IssuedQuery struct {
+	Query
+	Coef jsonv.Map[float64] `json:"coef"`
+}
+
+// Explanation is the contract's Explanation.
+type Explanation struct {
+	Summary        string   `json:"summary"`
+	Reasoning      string   `json:"reasoning"`
+	TechnicalBasis string   `json:"technical_basis"`
+	Assumptions    []string `json:"assumptions"`
+}
+
+// Strategy is the query strategy block of /elicit.
+type Strategy struct {
+	Type       string   `json:"type"`
+	Rationale  string   `json:"rationale"`
+	FocusAreas []string `json:"focus_areas"`
+}
+
+// DistMean is the distribution mean of §2 (F7): normal mean, uniform midpoint, beta α/(α+β),
+// exponential scale; other types use parameters.mean, else 0.5.
+func DistMean(d Distribution) float64 {
+	p := d.Parameters
+	get := func(k string) float64 { v, _ := p.Get(k); return v }
+	switch d.Type {
+	case "normal":
+		return get("mean")
+	case "uniform":
+		return (get("min") + get("max")) / 2
+	case "beta":
+		a, b := get("alpha"), get("beta")
+		if a+b > 0 {
+			return a / (a + b)
+		}
+		return 0.5
+	case "exponential":
+		return get("scale")
+	}
+	if m, ok := p.Get("mean"); ok {
+		return m
+	}
+	return 0.5
+}
+
+// ValidateDistribution checks the parameters a distribution type needs (F3 messages) and that they
+// are finite and in range. name is the variable the messages mention.
+func ValidateDistribution(name string, d Distribution) error {
+	var need []string
+	switch d.Type {
+	case "normal":
+		need = []string{"mean", "std"}
+	case "uniform":
+		need = []string{"min", "max"}
+	case "beta":
+		need = []string{"alpha", "beta"}
+	case "exponential":
+		need = []string{"scale"}
+	}
+	for _, k := range need {
+		if _, ok := d.Parameters.Get(k); !ok {
+			return inputErr("Distribution for '%s' requires parameter '%s'", name, k)
+		}
+	}
+	for _, e := range d.Parameters {
+		if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
+			return inputErr("Invalid parameters for distribution '%s'", name)
+		}
+	}
+	get := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
+	bad := false
+	switch d.Type {
+	case "normal":
+		bad = get("std") < 0
+	case "uniform":
+		bad = get("min") > get("max")
+	case "beta":
+		bad = get("alpha") <= 0 || get("beta") <= 0
+	case "exponential":
+		bad = get("scale") < 0
+	}
+	if bad {
+		return inputErr("Invalid parameters for distribution '%s'", name)
+	}
+	return nil
+}
+
+// ValidateBeliefs applies R14/R15 and F6 to a supplied UserBeliefModel.
+func ValidateBeliefs(b *Beliefs) error {
+	if len(b.UncertaintyEstimates) == 0 {
+		return inputErr("current_beliefs.uncertainty_estimates must not be empty")
+	}
+	return ValidateBeliefValues(b)
+}
+
+// ValidateBeliefValues is ValidateBeliefs without the non-empty uncertainty rule (F6 is /elicit's).
+func ValidateBeliefValues(b *Beliefs) error {
+	if len(b.ValueWeights) > MaxVariables {
+		return inputErr("current_beliefs.value_weights must contain at most %d variables", MaxVariables)
+	}
+	seen := map[string]bool{}
+	for _, e := range b.ValueWeights {
+		if e.Key == "" {
+			return inputErr("current_beliefs.value_weights must not contain an empty variable name")
+		}
+		if seen[e.Key] {
+			return inputErr("current_beliefs.value_weights contains duplicate variable '%s'", e.Key)
+		}
+		seen[e.Key] = true
+		if err := ValidateDistribution(e.Key, e.Value); err != nil {
+			return err
+		}
+	}
+	if err := ValidateDistribution("risk_tolerance", b.RiskTolerance); err != nil {
+		return err
+	}
+	if err := ValidateDistribution("time_horizon", b.TimeHorizon); err != nil {
+		return err
+	}
+	if len(b.UncertaintyEstimates) > 2*MaxVariables+2 {
+		return inputErr("current_beliefs.uncertainty_estimates must contain at most %d entries", 2*MaxVariables+2)
+	}
+	for _, e := range b.UncertaintyEstimates {
+		if !(e.Value >= 0 && e.Value <= 1) {
+			return inputErr("current_beliefs.uncertainty_estimates['%s'] must be between 0 and 1", e.Key)
+		}
+	}
+	return nil
+}
+
+// ValidateContext applies F6 and R14/R15 to a DecisionContext.
+func ValidateContext(c Context) error {
+	if len(c.Variables) == 0 {
+		return inputErr("context.variables must contain at least one variable")
+	}
+	if len(c.Variables) > MaxVariables {
+		return inputErr("context.variables must contain at most %d variables", MaxVariables)
+	}
+	seen := map[string]bool{}
+	for _, v := range c.Variables {
+		if v == "" {
+			return inputErr("context.variables must not contain an empty variable name")
+		}
+		if seen[v] {
+			return inputErr("context.variables contains duplicate variable '%s'", v)
+		}
+		seen[v] = true
+	}
+	if _, err := parseDirections(c.Constraints, c.Variables); err != nil {
+		return err
+	}
+	return nil
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

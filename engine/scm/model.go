@@ -1,0 +1,144 @@
+package scm
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/olumi/isl/engine/jsonv"
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// InputError is a semantic input error whose message is the contract text (→ 400 validation_error).
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string      { return e.Msg }
+func (e *InputError) InputError() string { return e.Msg }
+
+// ComputationError is the one 400 of §4.2 whose error_code is `computation_error`: the model
+// produced non-finite outcome values.
+type ComputationError struct{ Msg string }
+
+func (e *ComputationError) Error() string            { return e.Msg }
+func (e *ComputationError) ComputationError() string { return e.Msg }
+
+// Distribution is §2 Distribution.
+type Distribution struct {
+	Type       string             `json:"type"`
+	Parameters jsonv.Map[float64] `json:"parameters"`
+}
+
+// Model is §2 StructuralModel. Variables is never used (kept for echo/seed material).
+type Model struct {
+	Variables     []string                `json:"variables"`
+	Equations     jsonv.Map[string]       `json:"equations"`
+	Distributions jsonv.Map[Distribution] `json:"distributions"`
+}
+
+// Request is the engine view of a §4 request. Context nil means absent/null.
+type Request struct {
+	Model        Model
+	Intervention jsonv.Map[float64]
+	Outcome      string
+	Context      *jsonv.Map[float64]
+}
+
+// Options control the Monte Carlo run.
+type Options struct {
+	Samples int    // N; MAX_MONTE_CARLO_ITERATIONS (10000); 1..MaxSamples
+	Seed    uint32 // jsonv.Seed of the validated request (§12)
+}
+
+// pcgStream fixes the second PCG word; the seed comes from the request (§12). PCG is a specified
+// algorithm in math/rand/v2, so draws are stable across Go releases.
+const pcgStream = 0x49534c5f53434d31 // "ISL_SCM1"
+
+var distParams = map[string][]string{
+	"normal":      {"mean", "std"},
+	"uniform":     {"min", "max"},
+	"beta":        {"alpha", "beta"},
+	"exponential": {"scale"},
+}
+
+// checkDistribution applies the F3 parameter checks.
+func checkDistribution(name string, d Distribution) error {
+	ps, ok := distParams[d.Type]
+	if !ok {
+		return &InputError{Msg: fmt.Sprintf("Unsupported distribution type '%s' for '%s'", d.Type, name)}
+	}
+	for _, p := range ps {
+		if !d.Parameters.Has(p) {
+			return &InputError{Msg: fmt.Sprintf("Distribution for '%s' requires parameter '%s'", name, p)}
+		}
+	}
+	p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
+	invalid := false
+	switch d.Type {
+	case "normal":
+		invalid = p("std") < 0
+	case "exponential":
+		invalid = p("scale") < 0
+	case "beta":
+		invalid = p("alpha") <= 0 || p("beta") <= 0
+	}
+	if invalid {
+		return &InputError{Msg: fmt.Sprintf("Invalid parameters for distribution '%s'", name)}
+	}
+	return nil
+}
+
+// DistributionMean is the F7 mean: normal mean, uniform (min+max)/2, beta α/(α+β), exponential scale.
+func DistributionMean(d Distribution) float64 {
+	p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
+	switch d.Type {
+	case "normal":
+		return p("mean")
+	case "uniform":
+		return (p("min") + p("max")) / 2
+	case "beta":
+		return p("alpha") / (p("alpha") + p("beta"))
+	case "exponential":
+		return p("scale")
+	}
+	return 0
+}
+
+// sample draws n values of every distribution in request order from one PCG stream (§4.2 step 1).
+func sample(dists jsonv.Map[Distribution], n int, seed uint32) [][]float64 {
+	src := rand.NewPCG(uint64(seed), pcgStream)
+	rng := rand.New(src)
+	out := make([][]float64, len(dists))
+	for k, e := range dists {
+		d := e.Value
+		p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
+		xs := make([]float64, n)
+		switch d.Type {
+		case "normal":
+			// Same arithmetic and stream as distuv.Normal{Mu, Sigma, Src}.Rand() (Z·σ+μ), without
+			// its per-draw rand.New wrapper, which doubles the cost (TestSamplerMatchesDistuv).
+			mu, sigma := p("mean"), p("std")
+			for i := range xs {
+				xs[i] = rng.NormFloat64()*sigma + mu
+			}
+		case "uniform":
+			// As distuv.Uniform.Rand(): U·(max−min)+min.
+			lo, hi := p("min"), p("max")
+			for i := range xs {
+				xs[i] = rng.Float64()*(hi-lo) + lo
+			}
+		case "beta":
+			g := distuv.Beta{Alpha: p("alpha"), Beta: p("beta"), Src: src}
+			for i := range xs {
+				xs[i] = g.Rand()
+			}
+		case "exponential":
+			// scale·E exactly as §4.2 words it (distuv.Exponential divides by a rate instead);
+			// scale 0 gives zeros.
+			s := p("scale")
+			for i := range xs {
+				xs[i] = s * rng.ExpFloat64()
+			}
+		}
+		out[k] = xs
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+// Command isl runs the Inference Service Layer.
+//
+//	isl               serve (configuration from the environment and ./.env)
+//	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
+//	isl version       print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/olumi/isl/service/app"
+	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/isl"
+)
+
+func main() {
+	cmd := "serve"
+	if len(os.Args) > 1 {
+		cmd = os.Args[1]
+	}
+	switch cmd {
+	case "serve":
+		os.Exit(serve())
+	case "healthcheck":
+		os.Exit(healthcheck())
+	case "version", "--version":
+		fmt.Println(isl.Version)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|version]\n")
+		os.Exit(2)
+	}
+}
+
+func serve() int {
+	cfg, err := config.Load(".env")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "isl: %v\n", err)
+		return 1
+	}
+	log := app.NewLogger(os.Stdout, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, cfg, log); err != nil {
+		log.Error("isl_failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func healthcheck() int {
+	cfg, err := config.Load(".env")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "isl healthcheck: %v\n", err)
+		return 1
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", cfg.Port))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "isl healthcheck: %v\n", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "isl healthcheck: status %d\n", resp.StatusCode)
+		return 1
+	}
+	return 0
+}

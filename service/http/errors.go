@@ -1,0 +1,123 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/olumi/isl/service/isl"
+)
+
+// statusOf is the one map from error code to HTTP status.
+var statusOf = map[string]int{
+	isl.EValidation:          http.StatusBadRequest,
+	isl.ESchema:              http.StatusUnprocessableEntity,
+	isl.EComputation:         http.StatusInternalServerError,
+	isl.EUnavailable:         http.StatusServiceUnavailable,
+	isl.ETimeout:             http.StatusServiceUnavailable,
+	isl.ENotFound:            http.StatusNotFound,
+	isl.EUnauthorized:        http.StatusUnauthorized,
+	isl.ERateLimited:         http.StatusTooManyRequests,
+	isl.ETooLarge:            http.StatusRequestEntityTooLarge,
+	isl.EInternal:            http.StatusInternalServerError,
+	"method_not_allowed":     http.StatusMethodNotAllowed,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+}
+
+// envelope is the §1.4 error body. Detail mirrors the message for 404/405 (FastAPI's shape, which
+// the contract keeps) and is omitted elsewhere.
+type envelope struct {
+	ErrorCode       string         `json:"error_code"`
+	Message         string         `json:"message"`
+	Details         map[string]any `json:"details"`
+	TraceID         string         `json:"trace_id"`
+	Retryable       bool           `json:"retryable"`
+	SuggestedAction string         `json:"suggested_action"`
+	Detail          string         `json:"detail,omitempty"`
+}
+
+// codeOnWire maps internal codes onto the contract's error_code enum where one exists.
+func codeOnWire(code string) string {
+	switch code {
+	case isl.ESchema:
+		return isl.EValidation
+	case isl.EInternal:
+		return isl.EComputation
+	}
+	return code
+}
+
+// Error writes err as the §1.4 envelope. Unknown errors become a 500 whose message is generic
+// (internals go to the log, with the trace id, never to the client).
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *isl.Error
+	if !errors.As(err, &e) {
+		switch {
+		case errors.Is(err, isl.ErrUnavailable):
+			e = &isl.Error{Code: isl.EUnavailable, Message: "State store is temporarily unavailable; retry shortly", Err: err}
+		case errors.Is(err, context.DeadlineExceeded):
+			e = &isl.Error{Code: isl.ETimeout, Message: "Computation exceeded the request deadline", Err: err}
+		default:
+			e = &isl.Error{Code: isl.EInternal, Message: "An unexpected error occurred. Check logs for details.", Err: err}
+		}
+	}
+	status := e.Status
+	if status == 0 {
+		status = statusOf[e.Code]
+	}
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	env := envelope{
+		ErrorCode: codeOnWire(e.Code),
+		Message:   e.Message,
+		Details:   e.Details,
+		TraceID:   uuid.NewString(),
+	}
+	switch {
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+		env.Retryable, env.SuggestedAction = true, "retry_later"
+	case status >= 500:
+		// F11: the service is deterministic, so retrying the same input cannot help.
+		env.SuggestedAction = "report_issue"
+	case status == http.StatusUnauthorized:
+		env.SuggestedAction = "check_credentials"
+	default:
+		env.SuggestedAction = "fix_input"
+	}
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		env.Detail = e.Message
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if log != nil {
+		log.Log(r.Context(), level, "request_error", "request_id", RequestID(r.Context()), "trace_id", env.TraceID,
+			"status", status, "error_code", env.ErrorCode, "error", err.Error())
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, env)
+}
+
+// writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become a
+// 500 envelope rather than a truncated body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: "Failed to encode the response. Check logs for details.", TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// badRequest is a 400 validation_error with a specific message (semantic input errors).
+func badRequest(msg string) *isl.Error { return &isl.Error{Code: isl.EValidation, Message: msg} }

@@ -1,0 +1,51 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/olumi/isl/service/isl"
+)
+
+type healthDependency struct {
+	Status    string   `json:"status"` // connected | disconnected
+	Backend   string   `json:"backend"`
+	LatencyMS *float64 `json:"latency_ms"`
+}
+
+type healthResponse struct {
+	Status       string                      `json:"status"` // healthy | degraded
+	Version      string                      `json:"version"`
+	Timestamp    string                      `json:"timestamp"`
+	Dependencies map[string]healthDependency `json:"dependencies"`
+}
+
+// handleHealth reports liveness plus the store's state (R11). A degraded service still answers 200:
+// stateless endpoints keep working, and a failing container healthcheck would only make things worse.
+func (s *server) handleHealth() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		dep := healthDependency{Status: "connected", Backend: s.kind}
+		if s.store != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 500*time.Millisecond)
+			start := time.Now()
+			err := s.store.Ping(ctx)
+			cancel()
+			ms := float64(time.Since(start).Microseconds()) / 1000
+			dep.LatencyMS = &ms
+			if err != nil {
+				dep.Status = "disconnected"
+			}
+		}
+		status := "healthy"
+		if dep.Status != "connected" {
+			status = "degraded"
+		}
+		ok(w, healthResponse{
+			Status:       status,
+			Version:      isl.Version,
+			Timestamp:    s.now().UTC().Format("2006-01-02T15:04:05.000000Z"),
+			Dependencies: map[string]healthDependency{"redis": dep},
+		})
+	}
+}

@@ -1,0 +1,336 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/olumi/isl/engine/elicit"
+	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/teach"
+)
+
+// Preference endpoints (§5–§7, §11, issue 3). The engine packages are pure; this file does the I/O:
+// the user's beliefs document (UserBeliefModel summary + the replayable posterior state) and every
+// issued query live in the store, so any instance sharing the store can answer the next request.
+
+// beliefsDoc is what user:beliefs holds: the contract's UserBeliefModel (for humans and tools) and
+// the engine state the posterior is replayed from.
+type beliefsDoc struct {
+	Beliefs   elicit.Beliefs `json:"beliefs"`
+	Posterior *elicit.State  `json:"posterior"`
+}
+
+type elicitResponse struct {
+	Queries                   []elicit.Query     `json:"queries"`
+	Strategy                  elicit.Strategy    `json:"strategy"`
+	ExpectedInformationGain   float64            `json:"expected_information_gain"`
+	EstimatedQueriesRemaining int                `json:"estimated_queries_remaining"`
+	Explanation               elicit.Explanation `json:"explanation"`
+}
+
+type updateResponse struct {
+	UpdatedBeliefs            elicit.Beliefs  `json:"updated_beliefs"`
+	QueriesCompleted          int64           `json:"queries_completed"`
+	EstimatedQueriesRemaining int             `json:"estimated_queries_remaining"`
+	NextQueries               []elicit.Query  `json:"next_queries"`
+	LearningSummary           elicit.Learning `json:"learning_summary"`
+}
+
+const (
+	msgNoBeliefs    = "No beliefs found for user. Please start with /elicit endpoint."
+	msgUnknownQuery = "Unknown query_id"
+)
+
+func decodeDistribution(o Obj) elicit.Distribution {
+	return elicit.Distribution{Type: o.Str("type"), Parameters: o.NumMap("parameters")}
+}
+
+func decodeBeliefs(o Obj) *elicit.Beliefs {
+	b := &elicit.Beliefs{}
+	for _, m := range o.Members("value_weights") {
+		b.ValueWeights = append(b.ValueWeights, jsonv.Entry[elicit.Distribution]{Key: m.Key, Value: decodeDistribution(m.Value)})
+	}
+	b.RiskTolerance = decodeDistribution(o.Object("risk_tolerance"))
+	b.TimeHorizon = decodeDistribution(o.Object("time_horizon"))
+	b.UncertaintyEstimates = o.NumMap("uncertainty_estimates")
+	return b
+}
+
+func decodeContext(o Obj) elicit.Context {
+	c := elicit.Context{Domain: o.Str("domain"), Variables: o.StrList("variables")}
+	if co, ok := o.OptObject("constraints"); ok {
+		v := co.Value()
+		c.Constraints = &v
+	}
+	return c
+}
+
+func publicQueries(qs []elicit.IssuedQuery) []elicit.Query {
+	out := make([]elicit.Query, len(qs))
+	for i, q := range qs {
+		out[i] = q.Query
+	}
+	return out
+}
+
+// loadState reads the user's posterior state. A document that cannot be read back (foreign or
+// corrupted) is treated as absent rather than failing every later request of that user.
+func (s *server) loadState(r *http.Request, userID string) (*elicit.State, error) {
+	doc, found, err := s.store.GetBeliefs(r.Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		s.metrics.CacheMisses.Inc()
+		return nil, nil
+	}
+	s.metrics.CacheHits.Inc()
+	var d beliefsDoc
+	if err := json.Unmarshal(doc, &d); err != nil || d.Posterior == nil || d.Posterior.Version != elicit.StateVersion ||
+		len(d.Posterior.Variables) == 0 || len(d.Posterior.Prior) != len(d.Posterior.Variables) ||
+		len(d.Posterior.Directions) != len(d.Posterior.Variables) || len(d.Posterior.Bases) != len(d.Posterior.Variables) ||
+		len(d.Posterior.U0) != len(d.Posterior.Variables) {
+		s.log.Warn("unreadable beliefs document ignored", "user", UserTag(s.cfg.SecretKey, userID))
+		return nil, nil
+	}
+	return d.Posterior, nil
+}
+
+func (s *server) saveState(r *http.Request, userID string, st *elicit.State, b elicit.Beliefs, queries []elicit.IssuedQuery) error {
+	for _, q := range queries {
+		doc, err := json.Marshal(q)
+		if err != nil {
+			return err
+		}
+		if err := s.store.PutQuery(r.Context(), userID, q.ID, doc); err != nil {
+			return err
+		}
+	}
+	doc, err := json.Marshal(beliefsDoc{Beliefs: b, Posterior: st})
+	if err != nil {
+		return err
+	}
+	return s.store.PutBeliefs(r.Context(), userID, doc)
+}
+
+func (s *server) observeComputation(endpoint string, start time.Time) float64 {
+	d := time.Since(start).Seconds()
+	s.metrics.ComputationDuration.WithLabelValues(s.cfg.APIPrefix + endpoint).Observe(d)
+	return d
+}
+
+func (s *server) handleElicit() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, body, err := Decode(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		userID := body.Str("user_id")
+		ctx := decodeContext(body.Object("context"))
+		var supplied *elicit.Beliefs
+		if bo, ok := body.OptObject("current_beliefs"); ok {
+			supplied = decodeBeliefs(bo)
+		}
+		n := body.IntDefault("num_queries", 5, 1, elicit.MaxQueries)
+		if err := d.Err(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if userID == "" {
+			s.fail(w, r, badRequest("user_id must not be empty"))
+			return
+		}
+		if err := elicit.ValidateContext(ctx); err != nil {
+			s.fail(w, r, engineErr(err, "generate preference queries"))
+			return
+		}
+		if supplied != nil {
+			if err := elicit.ValidateBeliefs(supplied); err != nil {
+				s.fail(w, r, engineErr(err, "generate preference queries"))
+				return
+			}
+		}
+		seed, err := jsonv.Seed(map[string]any{"context": ctx, "num_queries": n})
+		if err != nil {
+			s.fail(w, r, internal("generate preference queries", err))
+			return
+		}
+		stored, err := s.loadState(r, userID)
+		if err != nil {
+			s.fail(w, r, engineErr(err, "generate preference queries"))
+			return
+		}
+		var st *elicit.State
+		var res *elicit.ElicitResult
+		start := time.Now()
+		err = s.compute(r.Context(), func() (err error) {
+			if st, err = elicit.Prepare(ctx, supplied, stored, seed); err != nil {
+				return err
+			}
+			h8, err := elicit.QueryHash(ctx, userID, st.Answered)
+			if err != nil {
+				return err
+			}
+			res, err = elicit.Elicit(st, ctx, n, h8)
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, engineErr(err, "generate preference queries"))
+			return
+		}
+		s.metrics.ActivaComputation.Observe(s.observeComputation("/preferences/elicit", start))
+		if err := s.saveState(r, userID, st, res.Beliefs, res.Queries); err != nil {
+			s.fail(w, r, engineErr(err, "generate preference queries"))
+			return
+		}
+		s.metrics.PreferenceQueriesGenerated.WithLabelValues(res.Strategy.Type).Add(float64(len(res.Queries)))
+		ok(w, elicitResponse{
+			Queries: publicQueries(res.Queries), Strategy: res.Strategy,
+			ExpectedInformationGain: res.ExpectedInformationGain, EstimatedQueriesRemaining: res.EstimatedQueriesRemaining,
+			Explanation: res.Explanation,
+		})
+	}
+}
+
+func (s *server) handleUpdate() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, body, err := Decode(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		userID := body.Str("user_id")
+		queryID := body.Str("query_id")
+		response := body.Enum("response", []string{"A", "B", "indifferent"}, "")
+		confidence := body.NumDefault("confidence", 1.0)
+		body.Bound("confidence", confidence, 0, 1)
+		if err := d.Err(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if userID == "" {
+			s.fail(w, r, badRequest("user_id must not be empty"))
+			return
+		}
+		if queryID == "" {
+			s.fail(w, r, badRequest("query_id must not be empty"))
+			return
+		}
+		st, err := s.loadState(r, userID)
+		if err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
+		}
+		if st == nil {
+			s.fail(w, r, badRequest(msgNoBeliefs))
+			return
+		}
+		qdoc, found, err := s.store.GetQuery(r.Context(), userID, queryID)
+		if err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
+		}
+		var q elicit.IssuedQuery
+		if !found || json.Unmarshal(qdoc, &q) != nil || q.ID != queryID {
+			s.fail(w, r, badRequest(msgUnknownQuery))
+			return
+		}
+		var next *elicit.State
+		var res *elicit.UpdateResult
+		start := time.Now()
+		err = s.compute(r.Context(), func() (err error) {
+			if next, err = st.Apply(q, response, confidence); err != nil {
+				return err
+			}
+			h8, err := elicit.QueryHash(next.NextContext(), userID, next.Answered)
+			if err != nil {
+				return err
+			}
+			res = elicit.Summarize(next, h8)
+			return nil
+		})
+		if err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
+		}
+		s.metrics.BayesianUpdateDuration.Observe(s.observeComputation("/preferences/update", start))
+		if err := s.saveState(r, userID, next, res.UpdatedBeliefs, res.NextQueries); err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
+		}
+		entry, _ := json.Marshal(map[string]any{"query_id": queryID, "response": response, "confidence": confidence})
+		completed, err := s.store.RecordResponse(r.Context(), userID, queryID, entry, s.now())
+		if err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
+		}
+		s.metrics.BeliefUpdates.Inc()
+		ok(w, updateResponse{
+			UpdatedBeliefs: res.UpdatedBeliefs, QueriesCompleted: completed,
+			EstimatedQueriesRemaining: res.EstimatedQueriesRemaining, NextQueries: publicQueries(res.NextQueries),
+			LearningSummary: res.LearningSummary,
+		})
+	}
+}
+
+func (s *server) handleTeach() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		d, body, err := Decode(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		userID := body.Str("user_id")
+		beliefs := decodeBeliefs(body.Object("current_beliefs"))
+		concept := body.Str("target_concept")
+		ctx := decodeContext(body.Object("context"))
+		n := body.IntDefault("max_examples", 3, 1, 5)
+		if err := d.Err(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if userID == "" {
+			s.fail(w, r, badRequest("user_id must not be empty"))
+			return
+		}
+		var res *teach.Result
+		start := time.Now()
+		err = s.compute(r.Context(), func() (err error) {
+			res, err = teach.Teach(teach.Request{Beliefs: *beliefs, Concept: concept, Context: ctx, MaxExamples: n})
+			return err
+		})
+		if err != nil {
+			s.fail(w, r, engineErr(err, "generate teaching examples"))
+			return
+		}
+		s.observeComputation("/teaching/teach", start)
+		s.metrics.TeachingExamplesGenerated.WithLabelValues(concept).Add(float64(len(res.Examples)))
+		ok(w, res)
+	}
+}
+
+// handleDeleteUser erases every key of the user (R3, GDPR); 204 whether or not anything existed.
+func (s *server) handleDeleteUser() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw := chi.URLParam(r, "user_id")
+		userID, err := url.PathUnescape(raw)
+		if err != nil {
+			userID = raw
+		}
+		if userID == "" {
+			s.fail(w, r, badRequest("user_id must not be empty"))
+			return
+		}
+		if err := s.store.DeleteUser(r.Context(), userID); err != nil {
+			s.fail(w, r, engineErr(err, "delete user"))
+			return
+		}
+		s.log.Info("user_deleted", "user", UserTag(s.cfg.SecretKey, userID))
+		w.WriteHeader(http.StatusNoContent)
+	}
+}

@@ -1,0 +1,68 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/olumi/isl/service/isl"
+)
+
+// routes is the whole API at a glance.
+func (s *server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(withRequestID, recoverer(s.log), observe(s.log, s.metrics), securityHeaders, trailingSlash)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &isl.Error{Code: isl.ENotFound, Message: "Not Found"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, req, &isl.Error{Code: "method_not_allowed", Message: "Method Not Allowed"})
+	})
+
+	r.Get("/health", s.handleHealth())
+	if s.cfg.EnableMonitoring {
+		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	r.Get("/openapi.json", s.handleOpenAPI())
+	r.Get("/docs", s.handleDocs())
+	r.Get("/redoc", s.handleRedoc())
+
+	r.Route(s.cfg.APIPrefix, func(r chi.Router) {
+		r.Use(limitBody, requireAPIKey(s.cfg.APIKeys, s.log), rateLimit(s.cfg.RateLimitPerMinute, s.cfg.TrustProxy, s.log))
+		r.Post("/causal/validate", s.handleCausalValidate())
+		r.Post("/causal/counterfactual", s.handleCounterfactual())
+		r.Post("/preferences/elicit", s.handleElicit())
+		r.Post("/preferences/update", s.handleUpdate())
+		r.Post("/teaching/teach", s.handleTeach())
+		r.Delete("/users/{user_id}", s.handleDeleteUser())
+		r.Post("/validation/validate", s.handleModelValidate())
+		r.Post("/team/align", s.handleTeamAlign())
+		r.Post("/analysis/sensitivity", s.handleSensitivity())
+	})
+	return r
+}
+
+// trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body.
+func trailingSlash(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+			u := *r.URL
+			u.Path = strings.TrimRight(p, "/")
+			if u.Path == "" {
+				u.Path = "/"
+			}
+			http.Redirect(w, r, u.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

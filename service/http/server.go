@@ -1,0 +1,148 @@
+// Package http is ISL's HTTP layer: routing, decoding into engine types, error envelopes, metrics and
+// logs. Computation lives in the engine module; state behind isl.Store.
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/isl"
+	"github.com/olumi/isl/service/metrics"
+)
+
+// Deps are what the server needs from the outside world.
+type Deps struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	// Store keeps preference state; StoreKind is "redis" or "memory" (reported by /health).
+	Store     isl.Store
+	StoreKind string
+	// StoreConnected reports the store's last known reachability (the Redis health loop's view).
+	StoreConnected func() bool
+	// Now is the clock (tests pin it).
+	Now func() time.Time
+}
+
+type server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	store   isl.Store
+	kind    string
+	up      func() bool
+	now     func() time.Time
+	slots   chan struct{}
+}
+
+// NewServer returns the whole HTTP API as one handler.
+func NewServer(d Deps) http.Handler {
+	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, now: d.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.up == nil {
+		s.up = func() bool { return s.store != nil }
+	}
+	n := d.Config.MaxConcurrentComputations
+	if n <= 0 {
+		n = 4 * runtime.GOMAXPROCS(0)
+	}
+	s.slots = make(chan struct{}, n)
+	if s.cfg.RequestTimeout <= 0 {
+		s.cfg.RequestTimeout = 30 * time.Second
+	}
+	if s.cfg.MaxMonteCarlo <= 0 {
+		s.cfg.MaxMonteCarlo = 10000
+	}
+	if s.cfg.APIPrefix == "" {
+		s.cfg.APIPrefix = "/api/v1"
+	}
+	s.metrics.ServiceUp.Set(1)
+	return s.routes()
+}
+
+// compute runs an engine computation under the per-request deadline and a bound on concurrent
+// computations. When the deadline passes first the client gets a 503 retryable at once; the
+// abandoned computation keeps its slot until it ends, so overload cannot pile up CPU work.
+// A panic inside fn becomes an error (the recoverer middleware cannot see other goroutines).
+func (s *server) compute(ctx context.Context, fn func() error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
+		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-s.slots }()
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("panic in computation: %v", v)
+			}
+		}()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		s.metrics.ComputationsRejected.WithLabelValues("timeout").Inc()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &isl.Error{Code: isl.ETimeout, Message: fmt.Sprintf("Computation exceeded the %s request deadline", s.cfg.RequestTimeout), Err: ctx.Err()}
+		}
+		return &isl.Error{Code: isl.EUnavailable, Message: "Request cancelled", Err: ctx.Err()}
+	}
+}
+
+// fail writes err through the one error writer.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) { Error(w, r, s.log, err) }
+
+// internal wraps an unexpected engine failure in the endpoint's §1.4 500 message (F11).
+func internal(action string, err error) error {
+	return &isl.Error{Code: isl.EComputation, Message: "Failed to " + action + ". Check logs for details.", Err: err}
+}
+
+// ok writes a 200 JSON response.
+func ok(w http.ResponseWriter, v any) { writeJSON(w, http.StatusOK, v) }
+
+// inputError is implemented by every engine package's input error type: the contract's exact
+// 400 message for semantically invalid input.
+type inputError interface {
+	error
+	InputError() string
+}
+
+// engineErr maps an engine or store error onto the envelope: engine input errors are 400s with
+// their message, store outages 503 retryable, deadlines 503, and anything else the endpoint's 500
+// (action completes "Failed to {action}. Check logs for details.").
+func engineErr(err error, action string) error {
+	var ie inputError
+	var e *isl.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		return err
+	case errors.As(err, &ie):
+		return &isl.Error{Code: isl.EValidation, Message: ie.InputError(), Err: err}
+	case errors.Is(err, isl.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return err
+	default:
+		return internal(action, err)
+	}
+}

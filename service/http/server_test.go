@@ -1,0 +1,121 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/olumi/isl/service/config"
+)
+
+func TestHealth(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	r := s.do(http.MethodGet, "/health", nil)
+	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != "0.1.0" {
+		t.Fatalf("health: %d %s", r.Status, r.Raw)
+	}
+	if r.str("dependencies", "redis", "status") != "connected" || r.str("dependencies", "redis", "backend") != "memory" {
+		t.Fatalf("dependencies: %s", r.Raw)
+	}
+	ts := r.str("timestamp")
+	if _, err := time.Parse("2006-01-02T15:04:05.000000Z", ts); err != nil {
+		t.Fatalf("timestamp %q: %v", ts, err)
+	}
+}
+
+func TestRoutingErrors(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	t.Run("unknown path", func(t *testing.T) {
+		r := s.do(http.MethodGet, "/nope", nil)
+		r.envelope(t, 404, "not_found")
+		if r.str("detail") != "Not Found" {
+			t.Fatalf("detail: %s", r.Raw)
+		}
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		r := s.do(http.MethodGet, "/api/v1/causal/validate", nil)
+		r.envelope(t, 405, "method_not_allowed")
+		if r.str("detail") != "Method Not Allowed" || r.Header.Get("Allow") == "" {
+			t.Fatalf("405: %v %s", r.Header, r.Raw)
+		}
+	})
+	t.Run("trailing slash", func(t *testing.T) {
+		r := s.do(http.MethodPost, "/api/v1/causal/validate/?x=1", "{}")
+		if r.Status != 307 || r.Header.Get("Location") != "/api/v1/causal/validate?x=1" {
+			t.Fatalf("redirect: %d %v", r.Status, r.Header)
+		}
+	})
+	t.Run("body too large", func(t *testing.T) {
+		r := s.post("/api/v1/causal/validate", `{"x":"`+strings.Repeat("a", MaxBodyBytes)+`"}`)
+		r.envelope(t, 413, "payload_too_large")
+	})
+	t.Run("wrong content type", func(t *testing.T) {
+		r := s.do(http.MethodPost, "/api/v1/causal/validate", "{}", "Content-Type", "text/plain")
+		r.envelope(t, 415, "unsupported_media_type")
+	})
+	t.Run("security headers", func(t *testing.T) {
+		r := s.do(http.MethodGet, "/health", nil)
+		for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "X-Request-ID"} {
+			if r.Header.Get(h) == "" {
+				t.Errorf("missing header %s", h)
+			}
+		}
+	})
+}
+
+func TestAPIKeysAndRateLimit(t *testing.T) {
+	cfg, err := config.FromLookup(func(k string) (string, bool) {
+		v, ok := map[string]string{"API_KEYS": "k1, k2", "RATE_LIMIT_PER_MINUTE": "3"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, &cfg, nil)
+	if r := s.do(http.MethodGet, "/health", nil); r.Status != 200 {
+		t.Fatalf("/health must stay open: %d", r.Status)
+	}
+	r := s.post("/api/v1/causal/validate", "{}")
+	r.envelope(t, 401, "unauthorized")
+	r = s.do(http.MethodPost, "/api/v1/causal/validate", "{}", "X-API-Key", "wrong")
+	r.envelope(t, 401, "unauthorized")
+	for i := 0; i < 3; i++ {
+		hdr := []string{"X-API-Key", "k1"}
+		if i == 1 {
+			hdr = []string{"Authorization", "Bearer k1"}
+		}
+		if r := s.do(http.MethodPost, "/api/v1/causal/validate", "{}", hdr...); r.Status == 401 || r.Status == 429 {
+			t.Fatalf("request %d with a valid key: %d %s", i, r.Status, r.Raw)
+		}
+	}
+	r = s.do(http.MethodPost, "/api/v1/causal/validate", "{}", "X-API-Key", "k1")
+	r.envelope(t, 429, "rate_limited")
+	if v, _ := r.Body.Get("retryable"); !v.Bool {
+		t.Fatalf("429 must be retryable: %s", r.Raw)
+	}
+	// The other key has its own budget.
+	if r := s.do(http.MethodPost, "/api/v1/causal/validate", "{}", "X-API-Key", "k2"); r.Status == 429 {
+		t.Fatal("keys must not share a rate budget")
+	}
+}
+
+func TestMetricsExposed(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	s.do(http.MethodGet, "/health", nil)
+	s.do(http.MethodGet, "/nope/123", nil)
+	r := s.do(http.MethodGet, "/metrics", nil)
+	body := string(r.Raw)
+	for _, want := range []string{
+		`isl_http_requests_total{endpoint="/health",method="GET",status="200"} 1`,
+		`isl_http_errors_total{endpoint="unmatched",error_code="404",method="GET"} 1`,
+		"isl_service_up 1", "isl_redis_connected", "isl_active_requests", "go_goroutines",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, "/nope/123") {
+		t.Error("raw paths must not become labels (R2)")
+	}
+}

@@ -1,0 +1,69 @@
+// Package metrics declares every Prometheus series of §11, on a registry of its own so that tests can
+// start many servers in one process. All of them are fed (R10); none carries a user id (R2).
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds the service's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	RequestsTotal   *prometheus.CounterVec   // method, endpoint (route pattern), status
+	RequestDuration *prometheus.HistogramVec // method, endpoint
+	ErrorsTotal     *prometheus.CounterVec   // method, endpoint, error_code (HTTP status)
+	ActiveRequests  prometheus.Gauge
+	ServiceUp       prometheus.Gauge
+	RedisConnected  prometheus.Gauge
+
+	PreferenceQueriesGenerated *prometheus.CounterVec // strategy
+	BeliefUpdates              prometheus.Counter     // R2: the original's user_id_hash label is dropped
+	CausalValidations          *prometheus.CounterVec // status
+	CounterfactualAnalyses     prometheus.Counter
+	TeachingExamplesGenerated  *prometheus.CounterVec // concept (closed set)
+	ModelValidations           *prometheus.CounterVec // quality_level
+	RedisOperations            *prometheus.CounterVec // operation, status
+	CacheHits                  prometheus.Counter     // stored-belief reads that found state
+	CacheMisses                prometheus.Counter
+
+	ActivaComputation         prometheus.Histogram // preference elicitation compute time (the original's name)
+	BayesianUpdateDuration    prometheus.Histogram
+	CounterfactualComputation prometheus.Histogram
+	ComputationDuration       *prometheus.HistogramVec // endpoint: every engine computation
+	ComputationsRejected      *prometheus.CounterVec   // reason: timeout | overload
+}
+
+// New registers all collectors, plus the Go runtime and process collectors, on a fresh registry.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	m := &Metrics{Registry: r}
+	m.RequestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_http_requests_total", Help: "HTTP requests by method, route pattern and status."}, []string{"method", "endpoint", "status"})
+	m.RequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "isl_http_request_duration_seconds", Help: "HTTP request latency by method and route pattern.", Buckets: []float64{.01, .05, .1, .25, .5, 1, 1.5, 2, 3, 5, 10}}, []string{"method", "endpoint"})
+	m.ErrorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_http_errors_total", Help: "HTTP responses with status >= 400; error_code is the status."}, []string{"method", "endpoint", "error_code"})
+	m.ActiveRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_active_requests", Help: "Requests in flight."})
+	m.ServiceUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_service_up", Help: "1 while the service is serving."})
+	m.RedisConnected = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_redis_connected", Help: "1 when the configured store answers (also 1 for the embedded in-memory store)."})
+	m.PreferenceQueriesGenerated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_preference_queries_generated_total", Help: "Preference queries issued, by strategy."}, []string{"strategy"})
+	m.BeliefUpdates = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_belief_updates_total", Help: "Bayesian belief updates applied."})
+	m.CausalValidations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_causal_validations_total", Help: "Causal validations by identification status."}, []string{"status"})
+	m.CounterfactualAnalyses = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_counterfactual_analyses_total", Help: "Counterfactual analyses completed."})
+	m.TeachingExamplesGenerated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_teaching_examples_generated_total", Help: "Teaching examples returned, by concept."}, []string{"concept"})
+	m.ModelValidations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_model_validations_total", Help: "Model validations by quality level."}, []string{"quality_level"})
+	m.RedisOperations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_redis_operations_total", Help: "Store operations by operation and status (ok|not_found|error)."}, []string{"operation", "status"})
+	m.CacheHits = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_hits_total", Help: "Belief reads that found stored state."})
+	m.CacheMisses = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_misses_total", Help: "Belief reads that found no stored state."})
+	m.ActivaComputation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_activa_computation_duration_seconds", Help: "Preference elicitation (query selection) compute time.", Buckets: []float64{.01, .05, .1, .5, 1, 2, 5}})
+	m.BayesianUpdateDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_bayesian_update_duration_seconds", Help: "Bayesian belief update compute time.", Buckets: []float64{.001, .01, .05, .1, .5, 1}})
+	m.CounterfactualComputation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_counterfactual_computation_duration_seconds", Help: "Counterfactual Monte Carlo compute time.", Buckets: []float64{.1, .5, 1, 2, 5, 10}})
+	m.ComputationDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "isl_computation_duration_seconds", Help: "Engine compute time by route pattern.", Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 2, 5, 10}}, []string{"endpoint"})
+	m.ComputationsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_computations_rejected_total", Help: "Computations refused or abandoned, by reason (timeout|overload)."}, []string{"reason"})
+	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
+		f(c)
+	}
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
