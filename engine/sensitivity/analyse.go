@@ -150,6 +150,9 @@ func (w *world) breakpoint(it *item, y0, threshold, lo, hi float64) *Breakpoint 
 			w.outcome, where, num(threshold), name, num(searchLo), num(searchHi))}
 	}
 	x := w.solve(it.t, threshold, pts[best].x, pts[best].y, pts[best+1].x, pts[best+1].y)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		x = pts[best].x/2 + pts[best+1].x/2
+	}
 	verb := "exceeds"
 	if x < it.base {
 		verb = "falls below"

@@ -28,6 +28,9 @@ func computeEValue(rr float64, lo, hi float64, haveCI bool) (*EValue, bool) {
 		return nil, false
 	}
 	ev := &EValue{Point: eValueRR(rr)}
+	if math.IsInf(ev.Point, 0) { // RR near MaxFloat64: RR·(RR−1) overflows
+		return nil, false
+	}
 	if haveCI && lo > 0 && hi > 0 && !math.IsInf(hi, 0) {
 		if lo > hi {
 			lo, hi = hi, lo
@@ -40,6 +43,9 @@ func computeEValue(rr float64, lo, hi float64, haveCI bool) (*EValue, bool) {
 			limit = eValueRR(lo) // the limit closer to 1
 		default: // hi < 1
 			limit = eValueRR(hi)
+		}
+		if math.IsInf(limit, 0) {
+			return ev, true
 		}
 		ev.CILimit = &limit
 	}

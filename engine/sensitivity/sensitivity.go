@@ -360,10 +360,10 @@ func (it *item) contractRange() (lo, hi float64, ok bool) {
 		if !okh && it.cvNum {
 			hi, okh = it.cv*1.3, true
 		}
-		return lo, hi, okl && okh
+		return finite(lo), finite(hi), okl && okh
 	}
 	if it.cvNum {
-		return it.cv * 0.7, it.cv * 1.3, true
+		return finite(it.cv * 0.7), finite(it.cv * 1.3), true
 	}
 	return 0, 0, false
 }
@@ -517,7 +517,7 @@ func robustness(items []*item, b float64, joint *JointWorstCase) Robustness {
 		case it.method == "heuristic" && it.out.Importance == "critical":
 			text := fmt.Sprintf("If %s varies by more than ±30%%", it.a.Name)
 			if it.cvNum {
-				text = fmt.Sprintf("If %s exceeds %s, conclusion may reverse", it.a.Name, jsonv.F2(it.cv*1.5))
+				text = fmt.Sprintf("If %s exceeds %s, conclusion may reverse", it.a.Name, jsonv.F2(finite(it.cv*1.5)))
 			}
 			rob.Breakpoints = append(rob.Breakpoints, Breakpoint{Assumption: it.a.Name, Threshold: text})
 		}

@@ -417,6 +417,8 @@ func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte(`{"model":{},"baseline_result":51000,"assumptions":[{"name":"a","current_value":0.5,"type":"parametric","variation_range":{"min":0.3,"max":0.8}}]}`))
 	f.Add([]byte(`{"model":{"variables":[],"equations":{"P":"x * y - 1/z"},"distributions":{"y":{"type":"uniform","parameters":{"min":-1,"max":1}}}},"baseline_result":3,"decision_threshold":1,"assumptions":[{"name":"x","current_value":2,"type":"p"},{"name":"z","current_value":0,"type":"p","variation_range":{"min":-1,"max":1}},{"name":"y.max","current_value":1,"type":"p"},{"name":"P[1]","current_value":1,"type":"p"}]}`))
 	f.Add([]byte(`{"model":{"equations":{"Y":"log(b)"},"distributions":{"b":{"type":"beta","parameters":{"alpha":2,"beta":3}}}},"baseline_result":-1,"assumptions":[{"name":"b","current_value":0.4,"type":"distributional"},{"name":"b.alpha","current_value":2,"type":"p","variation_range":{"min":-5,"max":5}},{"name":"RR","current_value":3,"type":"effect_ratio","variation_range":{"min":4,"max":2}}]}`))
+	f.Add([]byte(`{"model":null,"baseline_result":1e300,"assumptions":[{"name":"p","current_value":1e308,"type":"effect_ratio","variation_range":{}},{"name":"q","current_value":-3,"type":"parametric","variation_range":{"max":1e308,"min":-1.5}}]}`))
+	f.Add([]byte(`{"model":{"equations":{"Y":"q * 1e300"}},"baseline_result":-1e308,"assumptions":[{"name":"q","current_value":1e308,"type":"p","variation_range":{"min":-1e308,"max":1e308}},{"name":"Y[1]","current_value":1e300,"type":"p"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req Request
 		if json.Unmarshal(body, &req) != nil {

@@ -84,7 +84,7 @@ func TestModelValidateErrors(t *testing.T) {
 		}
 	}
 	check422(t, s, modelValidatePath, `{"validation_level":"deep","context":[1]}`,
-		`missing ["body","dag"]`, `dict_type ["body","context"]`, `enum ["body","validation_level"]`)
+		`missing ["body","dag"]`, `model_attributes_type ["body","context"]`, `enum ["body","validation_level"]`)
 }
 
 func nodeNames(n int) []string {
@@ -276,6 +276,7 @@ func TestSensitivityErrors(t *testing.T) {
 // Hostile input: random mixtures of valid and junk members never produce a 5xx.
 func TestAnalysisHostile(t *testing.T) {
 	s := newTestServer(t, nil, nil)
+	d := loadDoc(t)
 	rng := rand.New(rand.NewPCG(4, 2))
 	junk := []any{nil, true, 0, -1.5, 1e308, "", "x", "A", []any{}, []any{"A", "B"}, []any{1}, map[string]any{},
 		map[string]any{"nodes": []any{"A", "B"}, "edges": []any{[]any{"A", "B"}, []any{"B", "A"}}},
@@ -301,6 +302,7 @@ func TestAnalysisHostile(t *testing.T) {
 			if r.Status >= 500 {
 				t.Fatalf("request %d %s %s: %d %s", i, path, mustJSON(body), r.Status, r.Raw)
 			}
+			d.validate(t, http.MethodPost, path, r)
 		}
 	}
 }
