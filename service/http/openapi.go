@@ -105,7 +105,6 @@ func newDocsPage(title, layout string) docsPage {
 		"script-src " + cspHash(docsJS),
 		"style-src " + cspHash(docsCSS),
 		"connect-src 'self'",
-		"img-src 'self' data:",
 		"base-uri 'none'",
 		"form-action 'none'",
 		"frame-ancestors 'self'",

@@ -570,7 +570,7 @@ func TestOpenAPIErrorsMatchSchemas(t *testing.T) {
 	d := loadDoc(t)
 	s := newTestServer(t, nil, nil)
 
-	// Semantic errors the contract words as 400s (§3 F1, §4.1, §5 F6, §6, §7 R14, §8 F8, §9 R14).
+	// Semantic errors the contract words as 400s (§3 F1, §4.1, §5 F6, §6, §7 R14, §8 F8, §9 R14, §10 R14).
 	bad400 := map[string]func(map[string]any){
 		"/api/v1/causal/validate": func(m map[string]any) { m["dag"] = map[string]any{"nodes": []any{}, "edges": []any{}} },
 		"/api/v1/causal/counterfactual": func(m map[string]any) {
@@ -583,6 +583,9 @@ func TestOpenAPIErrorsMatchSchemas(t *testing.T) {
 		},
 		"/api/v1/validation/validate": func(m map[string]any) { m["dag"] = "not a dag" },
 		"/api/v1/team/align":          func(m map[string]any) { m["perspectives"] = []any{} },
+		"/api/v1/analysis/sensitivity": func(m map[string]any) {
+			m["assumptions"].([]any)[0].(map[string]any)["name"] = ""
+		},
 	}
 	for _, op := range d.operations() {
 		method, path, _ := strings.Cut(op, " ")

@@ -2,6 +2,7 @@
 //
 //	isl               serve (configuration from the environment and ./.env)
 //	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
+//	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
 //	isl version       print the version
 package main
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/olumi/isl/service/app"
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/isl"
 )
 
@@ -29,10 +31,12 @@ func main() {
 		os.Exit(serve())
 	case "healthcheck":
 		os.Exit(healthcheck())
+	case "diagnose":
+		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
 	case "version", "--version":
 		fmt.Println(isl.Version)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|version]\n")
+		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|version]\n")
 		os.Exit(2)
 	}
 }

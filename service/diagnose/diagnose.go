@@ -1,0 +1,396 @@
+// Package diagnose implements `isl diagnose`: the checks an operator runs when the pilot misbehaves.
+// Each check prints OK, WARN or FAIL with what was seen and what to do; any FAIL makes the command
+// exit non-zero. Checks: configuration, Redis (connectivity, PING latency, persistence), /health,
+// /metrics exposure, and an API call with the configured key.
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/olumi/isl/service/config"
+)
+
+// Status of one check.
+type Status string
+
+const (
+	OK   Status = "OK"
+	Warn Status = "WARN"
+	Fail Status = "FAIL"
+)
+
+// Result is one printed line (plus its advice).
+type Result struct {
+	Check  string
+	Status Status
+	Detail string // what was observed
+	Fix    string // what to do (empty for OK)
+}
+
+// Options say what to check.
+type Options struct {
+	Lookup   config.Lookup // configuration source (process env + .env in the CLI)
+	URL      string        // base URL of the service; default http://127.0.0.1:$PORT
+	APIKey   string        // key for the API probe; default the first of API_KEYS
+	Timeout  time.Duration // per network operation; default 5 s
+	Insecure bool          // accept self-signed TLS
+}
+
+// SlowPing is the Redis round trip above which diagnose warns: every preference call makes several.
+const SlowPing = 50 * time.Millisecond
+
+// Run performs every check in order. A check whose prerequisites failed is reported as WARN
+// (skipped) rather than repeating the same failure.
+func Run(ctx context.Context, o Options) []Result {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	var out []Result
+	cfg, res, usable := checkConfig(o.Lookup)
+	out = append(out, res...)
+	if !usable {
+		out = append(out, Result{"redis", Warn, "skipped: the configuration cannot be read", "fix the configuration first"})
+	} else {
+		out = append(out, checkRedis(ctx, cfg, o.Timeout)...)
+	}
+	base := strings.TrimRight(o.URL, "/")
+	if base == "" {
+		port := 8000
+		if usable {
+			port = cfg.Port
+		}
+		base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	}
+	key := o.APIKey
+	if key == "" && len(cfg.APIKeys) > 0 {
+		key = cfg.APIKeys[0]
+	}
+	prefix := cfg.APIPrefix
+	if prefix == "" {
+		prefix = "/api/v1"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if o.Insecure {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // opt-in for self-signed certs
+	}
+	hc := &http.Client{Timeout: o.Timeout, Transport: tr}
+	health := checkHealth(ctx, hc, base)
+	out = append(out, health)
+	if health.Status == Fail {
+		out = append(out,
+			Result{"metrics", Warn, "skipped: " + base + " does not answer /health", "fix the health check first"},
+			Result{"api key", Warn, "skipped: " + base + " does not answer /health", "fix the health check first"})
+		return out
+	}
+	out = append(out, checkMetrics(ctx, hc, base, usable && !cfg.EnableMonitoring))
+	out = append(out, checkAPIKey(ctx, hc, base, prefix, key, len(cfg.APIKeys) > 0 || o.APIKey != "")...)
+	return out
+}
+
+func checkConfig(look config.Lookup) (config.Config, []Result, bool) {
+	cfg, err := config.FromLookup(look)
+	if err == nil {
+		var out []Result
+		out = append(out, Result{"config", OK, fmt.Sprintf("ENV=%s, store=%s, %d API key(s), rate limit %s", cfg.Env, storeName(cfg), len(cfg.APIKeys), rate(cfg)), ""})
+		if !cfg.Production() && len(cfg.APIKeys) == 0 {
+			out = append(out, Result{"config auth", Warn, "API_KEYS is empty: the API is open to anyone who can reach it",
+				"set API_KEYS (comma-separated) before exposing the service; ENV=production enforces it"})
+		}
+		return cfg, out, true
+	}
+	var missing, other []string
+	for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "invalid configuration: "), "\n") {
+		if k, ok := strings.CutPrefix(line, "ENV=production requires "); ok {
+			missing = append(missing, strings.Fields(strings.ReplaceAll(k, "at least one key in ", ""))[0])
+		} else if line != "" {
+			other = append(other, line)
+		}
+	}
+	var out []Result
+	if len(missing) > 0 {
+		out = append(out, Result{"config", Fail, "ENV=production but missing: " + strings.Join(missing, ", "),
+			"set " + strings.Join(missing, ", ") + " in the environment or .env (generate secrets with `openssl rand -hex 32`); the service refuses to start without them"})
+	}
+	if len(other) > 0 {
+		out = append(out, Result{"config", Fail, strings.Join(other, "; "), "correct these values; valid keys: " + strings.Join(config.Keys, ", ")})
+	}
+	// Read the rest leniently so that the network checks can still run against what is configured.
+	lenient, lerr := config.FromLookup(func(k string) (string, bool) {
+		if k == "ENV" {
+			return "development", true
+		}
+		return look(k)
+	})
+	return lenient, out, lerr == nil
+}
+
+func storeName(c config.Config) string {
+	if c.RedisAddr() == "" {
+		return "in-memory"
+	}
+	return "redis " + c.RedisAddr()
+}
+
+func rate(c config.Config) string {
+	if c.RateLimitPerMinute == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%d/min", c.RateLimitPerMinute)
+}
+
+func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) []Result {
+	if cfg.RedisAddr() == "" {
+		return []Result{{"redis", Warn, "REDIS_HOST is unset: preference state lives in this process only and is lost on restart",
+			"set REDIS_HOST/REDIS_PORT/REDIS_PASSWORD to share state between replicas (required for ENV=production)"}}
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
+	defer rdb.Close()
+	var lat []time.Duration
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return []Result{redisFailure(cfg, err)}
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	med := lat[len(lat)/2]
+	r := Result{"redis", OK, fmt.Sprintf("PING %s: median %s over 5 (max %s)", cfg.RedisAddr(), med.Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond)), ""}
+	if med > SlowPing {
+		r.Status, r.Fix = Warn, fmt.Sprintf("PING above %s: check network distance and Redis load (redis-cli --latency, SLOWLOG GET 10)", SlowPing)
+	}
+	out := []Result{r}
+	if info, err := rdb.Info(ctx, "persistence").Result(); err == nil {
+		if strings.Contains(info, "aof_enabled:1") {
+			out = append(out, Result{"redis persistence", OK, "AOF enabled", ""})
+		} else {
+			out = append(out, Result{"redis persistence", Warn, "AOF disabled: user beliefs are lost if Redis restarts",
+				"set `appendonly yes` in redis.conf (the rendered pilot redis.conf does)"})
+		}
+	}
+	return out
+}
+
+func redisFailure(cfg config.Config, err error) Result {
+	msg := err.Error()
+	fix := fmt.Sprintf("start Redis or correct REDIS_HOST/REDIS_PORT (%s); check firewalls between the service and Redis", cfg.RedisAddr())
+	switch {
+	case goredis.IsAuthError(err) || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "invalid password"):
+		fix = "REDIS_PASSWORD does not match Redis' requirepass: set the same secret on both sides"
+	case strings.Contains(msg, "DB index is out of range"):
+		fix = "REDIS_DB exceeds the server's `databases` setting"
+	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout"):
+		fix = fmt.Sprintf("Redis at %s does not answer in time: check that it runs and that the address is reachable", cfg.RedisAddr())
+	}
+	return Result{"redis", Fail, fmt.Sprintf("PING %s: %v", cfg.RedisAddr(), err), fix}
+}
+
+func get(ctx context.Context, hc *http.Client, url string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	return resp.StatusCode, b, err
+}
+
+func checkHealth(ctx context.Context, hc *http.Client, base string) Result {
+	start := time.Now()
+	code, body, err := get(ctx, hc, base+"/health")
+	took := time.Since(start).Round(time.Microsecond)
+	if err != nil {
+		return Result{"health", Fail, fmt.Sprintf("GET %s/health: %v", base, err),
+			"start the service (`isl`), or pass --url with the address it listens on (PORT/HOST, or the nginx endpoint)"}
+	}
+	var h struct {
+		Status       string `json:"status"`
+		Version      string `json:"version"`
+		Dependencies map[string]struct {
+			Status string `json:"status"`
+		} `json:"dependencies"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &h) != nil {
+		return Result{"health", Fail, fmt.Sprintf("GET %s/health: status %d: %.120s", base, code, body),
+			"the URL answers but is not ISL's /health: check --url and the proxy's upstream"}
+	}
+	if h.Status != "healthy" {
+		return Result{"health", Warn, fmt.Sprintf("status %q (redis %s) in %s", h.Status, h.Dependencies["redis"].Status, took),
+			"the service runs but its Redis is unreachable: preference calls answer 503 until it reconnects; see the redis check"}
+	}
+	return Result{"health", OK, fmt.Sprintf("healthy, version %s, in %s", h.Version, took), ""}
+}
+
+// requiredSeries must be present on /metrics for the dashboards and alerts to work.
+var requiredSeries = []string{"isl_service_up", "isl_http_requests_total", "isl_http_request_duration_seconds", "isl_active_requests", "isl_redis_connected"}
+
+func checkMetrics(ctx context.Context, hc *http.Client, base string, disabled bool) Result {
+	if disabled {
+		return Result{"metrics", Warn, "ENABLE_MONITORING=false: /metrics is not served", "set ENABLE_MONITORING=true so that Prometheus can scrape this replica"}
+	}
+	code, body, err := get(ctx, hc, base+"/metrics")
+	if err != nil {
+		return Result{"metrics", Fail, fmt.Sprintf("GET %s/metrics: %v", base, err), "check that the service serves /metrics"}
+	}
+	if code == http.StatusForbidden || code == http.StatusNotFound {
+		return Result{"metrics", Warn, fmt.Sprintf("GET %s/metrics: status %d (a proxy that hides /metrics from outside does this)", base, code),
+			"run diagnose against a replica directly (--url http://REPLICA:8000) or check Prometheus' targets page"}
+	}
+	if code != http.StatusOK {
+		return Result{"metrics", Fail, fmt.Sprintf("GET %s/metrics: status %d", base, code), "check ENABLE_MONITORING and the service logs"}
+	}
+	var missing []string
+	for _, s := range requiredSeries {
+		if !bytes.Contains(body, []byte("\n"+s)) && !bytes.HasPrefix(body, []byte(s)) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return Result{"metrics", Fail, "missing series: " + strings.Join(missing, ", "), "this is not ISL's /metrics or the build is incomplete; check --url"}
+	}
+	if bytes.Contains(body, []byte("\nisl_redis_connected 0")) {
+		return Result{"metrics", Warn, "isl_* series present, but isl_redis_connected is 0", "the replica has lost Redis; see the redis check and the service logs"}
+	}
+	if bytes.Contains(body, []byte("\nisl_service_up 0")) {
+		return Result{"metrics", Warn, "isl_* series present, but isl_service_up is 0 (draining)", "the replica is shutting down; restart it"}
+	}
+	return Result{"metrics", OK, fmt.Sprintf("%d isl_* series exposed, service up", countSeries(body)), ""}
+}
+
+func countSeries(body []byte) int {
+	n := 0
+	for _, l := range bytes.Split(body, []byte("\n")) {
+		if bytes.HasPrefix(l, []byte("isl_")) {
+			n++
+		}
+	}
+	return n
+}
+
+// probeBody is §13 W1: cheap, deterministic, and its answer is known.
+const probeBody = `{"dag":{"nodes":["X","Y","Z"],"edges":[["Z","X"],["X","Y"],["Z","Y"]]},"treatment":"X","outcome":"Y"}`
+
+func post(ctx context.Context, hc *http.Client, url, key string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(probeBody))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, b, err
+}
+
+func checkAPIKey(ctx context.Context, hc *http.Client, base, prefix, key string, haveKey bool) []Result {
+	url := base + prefix + "/causal/validate"
+	code, body, err := post(ctx, hc, url, key)
+	if err != nil {
+		return []Result{{"api key", Fail, fmt.Sprintf("POST %s: %v", url, err), "check the service logs; the health check passed, so the API route or proxy is at fault"}}
+	}
+	switch {
+	case code == http.StatusUnauthorized && !haveKey:
+		return []Result{{"api key", Fail, "the service requires an API key and none is configured here", "pass --api-key or set API_KEYS for this command to one of the service's keys"}}
+	case code == http.StatusUnauthorized:
+		return []Result{{"api key", Fail, "the key was rejected (401)", "the key must be one of the service's API_KEYS (comma-separated, no spaces inside a key); restart replicas after changing it"}}
+	case code == http.StatusTooManyRequests:
+		return []Result{{"api key", Warn, "rate limited (429)", "raise RATE_LIMIT_PER_MINUTE or wait a minute"}}
+	case code != http.StatusOK:
+		return []Result{{"api key", Fail, fmt.Sprintf("POST %s: status %d: %.160s", url, code, body), "check API_V1_PREFIX and the service logs (look up the trace_id)"}}
+	}
+	var r struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(body, &r) != nil || r.Status != "identifiable" {
+		return []Result{{"api key", Fail, fmt.Sprintf("unexpected answer to the W1 probe: %.160s", body), "the deployment does not answer the contract; check the image version"}}
+	}
+	out := []Result{{"api key", OK, "POST " + prefix + "/causal/validate answered the W1 probe", ""}}
+	if haveKey {
+		if code, _, err := post(ctx, hc, url, ""); err == nil && code == http.StatusOK {
+			out = append(out, Result{"api auth", Warn, "the service also answers without a key", "set API_KEYS on the service (ENV=production requires it)"})
+		}
+	}
+	return out
+}
+
+// Print writes the results and reports whether any failed.
+func Print(w io.Writer, rs []Result) (failed bool) {
+	for _, r := range rs {
+		fmt.Fprintf(w, "%-4s  %-17s %s\n", r.Status, r.Check, r.Detail)
+		if r.Fix != "" {
+			fmt.Fprintf(w, "      %-17s → %s\n", "", r.Fix)
+		}
+		if r.Status == Fail {
+			failed = true
+		}
+	}
+	if failed {
+		fmt.Fprintln(w, "diagnose: FAIL")
+	} else {
+		fmt.Fprintln(w, "diagnose: OK")
+	}
+	return failed
+}
+
+// Main is `isl diagnose [flags]`: configuration from the environment and envFile (like serve).
+// It returns the exit status: 0 all OK or WARN, 1 any FAIL, 2 usage error.
+func Main(args []string, envFile string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("isl diagnose", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	fs.StringVar(&o.URL, "url", "", "base URL to check (default http://127.0.0.1:$PORT); may be the nginx endpoint")
+	fs.StringVar(&o.APIKey, "api-key", "", "API key for the probe (default: the first of API_KEYS)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Second, "timeout per network operation")
+	fs.BoolVar(&o.Insecure, "insecure", false, "accept self-signed TLS certificates")
+	fs.StringVar(&envFile, "env-file", envFile, "dotenv file read after the process environment")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	file := map[string]string{}
+	if envFile != "" {
+		f, err := config.ReadDotEnv(envFile)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stdout, "FAIL  %-17s read %s: %v\n", "config", envFile, err)
+			return 1
+		}
+		file = f
+	}
+	o.Lookup = func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok {
+			return v, true
+		}
+		v, ok := file[k]
+		return v, ok
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if Print(stdout, Run(ctx, o)) {
+		return 1
+	}
+	return 0
+}
