@@ -1,0 +1,154 @@
+// Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis, the
+// service image and replicas, nginx, Prometheus, Grafana), all configured from the typed stack
+// config in github.com/olumi/isl/stacks, whose renderers also produce every file uploaded into the
+// containers.
+package deploy
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/olumi/isl/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+)
+
+// Options tune the program for its caller.
+type Options struct {
+	// Strictness: stacks.Deploy for a real `pulumi up` (secrets and TLS files required);
+	// stacks.Structural for the promotion diff, where missing secrets are masked placeholders.
+	Strictness stacks.Strictness
+	// Root is the repository root (build context). Empty: the nearest parent with Pulumi.yaml.
+	Root string
+	// ImageTag overrides the content tag of the build inputs (tests, diff).
+	ImageTag string
+}
+
+// placeholder stands in for a secret that is not set, where that is allowed (dev, or the diff).
+const placeholder = "unset-secret-placeholder"
+
+// Program returns the Pulumi program.
+func Program(opts Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		root := opts.Root
+		if root == "" {
+			var err error
+			if root, err = FindRoot("."); err != nil {
+				return fmt.Errorf("find the repo root (Pulumi.yaml): %w", err)
+			}
+		}
+		src := pulumiSource{ctx: ctx}
+		if f, err := stacks.ReadStackFile(root, ctx.Stack()); err == nil {
+			src.fileKeys = f.Keys()
+		}
+		cfg, err := stacks.Load(ctx.Stack(), src)
+		if err != nil {
+			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
+		}
+		if err := cfg.Validate(opts.Strictness); err != nil {
+			return fmt.Errorf("stack %s config is invalid:\n%w", ctx.Stack(), err)
+		}
+		bundle, err := stacks.Build(cfg, stacks.Placement{})
+		if err != nil {
+			return err
+		}
+		secret := func(key string) pulumi.StringOutput {
+			if cfg.Secrets[key] {
+				return config.GetSecret(ctx, key)
+			}
+			// Only reachable where validation allowed the secret to be missing: dev (where the
+			// service runs with ENV=development) or the diff.
+			v := ""
+			if key == stacks.SecretRedisPassword || key == stacks.SecretGrafanaPassword {
+				v = placeholder
+			}
+			return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+		}
+		secrets := ServiceSecrets{
+			RedisPassword: secret(stacks.SecretRedisPassword), SecretKey: secret(stacks.SecretSecretKey),
+			APIKeys: secret(stacks.SecretAPIKeys), RegistryPassword: secret(stacks.SecretRegistryPassword),
+		}
+
+		network, err := NewNetwork(ctx, "isl-net", NetworkArgs{Config: cfg})
+		if err != nil {
+			return err
+		}
+		redis, err := NewRedis(ctx, "redis", RedisArgs{Config: cfg, Bundle: bundle, Network: network.Name, Password: secrets.RedisPassword})
+		if err != nil {
+			return err
+		}
+
+		tag := opts.ImageTag
+		if tag == "" && cfg.Service.Image == "" {
+			if tag, err = ContentTag(root, cfg.Service.Dockerfile); err != nil {
+				return err
+			}
+		}
+		cwd, _ := os.Getwd()
+		buildCtx, err := filepath.Rel(cwd, root)
+		if err != nil {
+			buildCtx = root
+		}
+		svc, err := NewService(ctx, "isl", ServiceArgs{Config: cfg, Root: root, Context: buildCtx, Network: network.Name,
+			Secrets: secrets, ImageTag: tag}, pulumi.DependsOn([]pulumi.Resource{redis}))
+		if err != nil {
+			return err
+		}
+
+		cert, key, err := tlsMaterial(cfg, opts.Strictness)
+		if err != nil {
+			return err
+		}
+		var replicas []pulumi.Resource
+		for _, r := range svc.Replicas {
+			replicas = append(replicas, r)
+		}
+		prom, err := NewPrometheus(ctx, "prometheus", PrometheusArgs{Config: cfg, Bundle: bundle, Network: network.Name})
+		if err != nil {
+			return err
+		}
+		endpoint := cfg.EndpointURL()
+		grafana, err := NewGrafana(ctx, "grafana", GrafanaArgs{Config: cfg, Bundle: bundle, Network: network.Name,
+			AdminPassword: secret(stacks.SecretGrafanaPassword), RootURL: endpoint + "/grafana/"}, pulumi.DependsOn([]pulumi.Resource{prom}))
+		if err != nil {
+			return err
+		}
+		_, err = NewNginx(ctx, "nginx", NginxArgs{Config: cfg, Bundle: bundle, Network: network.Name, TLSCert: cert, TLSKey: key,
+			Replicas: append(replicas, prom, grafana)})
+		if err != nil {
+			return err
+		}
+
+		ctx.Export("endpointUrl", pulumi.String(endpoint))
+		ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
+		promURL := endpoint + stacks.PrometheusPrefix + "/"
+		if cfg.Prometheus.HostPort != 0 {
+			promURL = fmt.Sprintf("http://localhost:%d%s/", cfg.Prometheus.HostPort, stacks.PrometheusPrefix)
+		}
+		ctx.Export("prometheusUrl", pulumi.String(promURL))
+		ctx.Export("replicaNames", svc.ReplicaNames)
+		ctx.Export("replicaSlots", pulumi.ToStringArray(cfg.ReplicaSlots()))
+		ctx.Export("imageName", svc.ImageName)
+		ctx.Export("imageDigest", svc.ImageDigest)
+		return nil
+	}
+}
+
+// tlsMaterial reads the certificate and key to upload into nginx (the key as a secret).
+func tlsMaterial(cfg stacks.Config, mode stacks.Strictness) (pulumi.StringInput, pulumi.StringInput, error) {
+	if !cfg.Nginx.TLS {
+		return pulumi.String(""), pulumi.String(""), nil
+	}
+	cert, err := os.ReadFile(cfg.Nginx.TLSCertFile)
+	if err != nil && mode == stacks.Deploy {
+		return nil, nil, fmt.Errorf("isl:tlsCertFile: %w", err)
+	}
+	key, err := os.ReadFile(cfg.Nginx.TLSKeyFile)
+	if err != nil && mode == stacks.Deploy {
+		return nil, nil, fmt.Errorf("isl:tlsKeyFile: %w", err)
+	}
+	return pulumi.String(string(cert)), pulumi.ToSecret(pulumi.String(string(key))).(pulumi.StringOutput), nil
+}
+
+func joinRel(base, p string) string { return filepath.Join(base, p) }

@@ -1,0 +1,497 @@
+package deploy
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/olumi/isl/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const (
+	tContainer   = "docker:index/container:Container"
+	tImage       = "docker:index/image:Image"
+	tRemoteImage = "docker:index/remoteImage:RemoteImage"
+	tNetwork     = "docker:index/network:Network"
+	tVolume      = "docker:index/volume:Volume"
+)
+
+func testRoot(t *testing.T) string {
+	t.Helper()
+	r, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func selfSigned(t *testing.T) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "isl.example.com"},
+		DNSNames: []string{"isl.example.com"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kb, _ := x509.MarshalECPrivateKey(key)
+	c, k := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	os.WriteFile(c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(k, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return c, k
+}
+
+var testSecrets = map[string]string{
+	stacks.SecretRedisPassword:   "redis-Pa55word-xyz",
+	stacks.SecretSecretKey:       "secret-key-0123456789abcdef",
+	stacks.SecretAPIKeys:         "key-one,key-two",
+	stacks.SecretGrafanaPassword: "grafana-Pa55word",
+}
+
+// stackConfig returns the committed stack file's config plus secrets (and, for TLS, a real cert).
+func stackConfig(t *testing.T, stack string, withSecrets bool) (map[string]string, []string) {
+	t.Helper()
+	sf, err := stacks.ReadStackFile(testRoot(t), stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{}
+	for k, v := range sf.Values {
+		cfg[k] = v
+	}
+	var secretKeys []string
+	if withSecrets {
+		for k, v := range testSecrets {
+			cfg[k] = v
+			secretKeys = append(secretKeys, k)
+		}
+	}
+	if cfg["isl:tls"] == "true" {
+		cfg["isl:tlsCertFile"], cfg["isl:tlsKeyFile"] = selfSigned(t)
+	}
+	return cfg, secretKeys
+}
+
+// Captured is what the program declared under mocks.
+type Captured struct {
+	mu        sync.Mutex
+	Resources []Res
+	Outputs   map[string]any
+}
+
+// Res is one declared resource with its inputs.
+type Res struct {
+	Type, Name string
+	Inputs     resource.PropertyMap
+}
+
+func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	c.mu.Lock()
+	c.Resources = append(c.Resources, Res{args.TypeToken, args.Name, args.Inputs})
+	c.mu.Unlock()
+	outs := args.Inputs.Copy()
+	switch args.TypeToken {
+	case tContainer:
+		if !outs.HasValue("name") { // the provider's naming of unnamed containers
+			outs["name"] = resource.NewStringProperty(args.Name + "-4b0063f")
+		}
+	case tImage:
+		outs["repoDigest"] = resource.NewStringProperty("sha256:1111111111111111111111111111111111111111111111111111111111111111")
+	case tRemoteImage:
+		outs["repoDigest"] = resource.NewStringProperty(outs["name"].StringValue() + "@sha256:2222")
+	case tNetwork, tVolume:
+		outs["name"] = resource.NewStringProperty(args.Name + "-a1b2c3d")
+	}
+	return args.Name + "-id", outs, nil
+}
+
+func (c *Captured) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
+
+func (c *Captured) byType(typ string) []Res {
+	var out []Res
+	for _, r := range c.Resources {
+		if r.Type == typ {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (c *Captured) get(typ, name string) (Res, bool) {
+	for _, r := range c.Resources {
+		if r.Type == typ && r.Name == name {
+			return r, true
+		}
+	}
+	return Res{}, false
+}
+
+// runProgram runs the Pulumi program for a stack under mocks with the given config.
+func runProgram(t *testing.T, stack string, config map[string]string, secretKeys []string, mode stacks.Strictness) (*Captured, error) {
+	t.Helper()
+	cj, _ := json.Marshal(config)
+	sj, _ := json.Marshal(secretKeys)
+	t.Setenv("PULUMI_CONFIG", string(cj))
+	t.Setenv("PULUMI_CONFIG_SECRET_KEYS", string(sj))
+	c := &Captured{Outputs: map[string]any{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		if err := Program(Options{Strictness: mode, Root: testRoot(t), ImageTag: "c-test"})(ctx); err != nil {
+			return err
+		}
+		return nil
+	}, pulumi.WithMocks("isl", stack, c))
+	return c, err
+}
+
+// Property helpers.
+
+func str(pm resource.PropertyMap, key string) string {
+	v, ok := pm[resource.PropertyKey(key)]
+	if !ok {
+		return ""
+	}
+	v = unsecret(v)
+	if v.IsString() {
+		return v.StringValue()
+	}
+	if v.IsNumber() {
+		return fmt.Sprint(v.NumberValue())
+	}
+	if v.IsBool() {
+		return fmt.Sprint(v.BoolValue())
+	}
+	return ""
+}
+
+func unsecret(v resource.PropertyValue) resource.PropertyValue {
+	for v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	return v
+}
+
+func arr(pm resource.PropertyMap, key string) []resource.PropertyValue {
+	v, ok := pm[resource.PropertyKey(key)]
+	if !ok {
+		return nil
+	}
+	v = unsecret(v)
+	if !v.IsArray() {
+		return nil
+	}
+	return v.ArrayValue()
+}
+
+func strs(vs []resource.PropertyValue) []string {
+	var out []string
+	for _, v := range vs {
+		if u := unsecret(v); u.IsString() {
+			out = append(out, u.StringValue())
+		}
+	}
+	return out
+}
+
+func obj(v resource.PropertyValue) resource.PropertyMap {
+	v = unsecret(v)
+	if v.IsObject() {
+		return v.ObjectValue()
+	}
+	return nil
+}
+
+// uploads maps container path → (content, secret).
+func uploads(r Res) map[string]struct {
+	Content string
+	Secret  bool
+} {
+	out := map[string]struct {
+		Content string
+		Secret  bool
+	}{}
+	for _, u := range arr(r.Inputs, "uploads") {
+		m := obj(u)
+		cv := m["content"]
+		out[str(m, "file")] = struct {
+			Content string
+			Secret  bool
+		}{str(m, "content"), cv.IsSecret() || u.IsSecret()}
+	}
+	return out
+}
+
+func TestCommittedStacks(t *testing.T) {
+	for _, tier := range stacks.Tiers {
+		stack := string(tier)
+		t.Run(stack, func(t *testing.T) {
+			config, secretKeys := stackConfig(t, stack, true)
+			c, err := runProgram(t, stack, config, secretKeys, stacks.Deploy)
+			if err != nil {
+				t.Fatalf("program failed: %v", err)
+			}
+			sf, _ := stacks.ReadStackFile(testRoot(t), stack)
+			cfg, err := stacks.Load(stack, sf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := cfg.Service.Replicas
+			slots := cfg.ReplicaSlots()
+
+			// Inventory.
+			counts := map[string]int{}
+			for _, r := range c.Resources {
+				counts[r.Type]++
+			}
+			want := map[string]int{
+				tContainer: n + 4, tImage: 1, tRemoteImage: 4, tNetwork: 1, tVolume: 3,
+				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1,
+			}
+			if !reflect.DeepEqual(counts, want) {
+				t.Errorf("inventory %v\nwant %v", counts, want)
+			}
+
+			containers := c.byType(tContainer)
+			var replicas []Res
+			for _, r := range containers {
+				// Every container: healthcheck, wait, restart policy, graceful stop, memory limit.
+				hc := obj(r.Inputs["healthcheck"])
+				if hc == nil || len(strs(arr(hc, "tests"))) < 2 {
+					t.Errorf("%s: no healthcheck", r.Name)
+				}
+				if str(r.Inputs, "wait") != "true" || str(r.Inputs, "waitTimeout") == "" {
+					t.Errorf("%s: pulumi up does not wait for health", r.Name)
+				}
+				if str(r.Inputs, "restart") != "unless-stopped" {
+					t.Errorf("%s: restart %q", r.Name, str(r.Inputs, "restart"))
+				}
+				if str(r.Inputs, "stopTimeout") == "" || str(r.Inputs, "stopSignal") == "" || str(r.Inputs, "destroyGraceSeconds") == "" {
+					t.Errorf("%s: no graceful stop (stopTimeout/stopSignal/destroyGraceSeconds)", r.Name)
+				}
+				if str(r.Inputs, "memory") == "" {
+					t.Errorf("%s: no memory limit", r.Name)
+				}
+				if !strings.Contains(str(r.Inputs, "image"), "sha256:") {
+					t.Errorf("%s: image %q is not pinned by digest", r.Name, str(r.Inputs, "image"))
+				}
+				ports := arr(r.Inputs, "ports")
+				if tier != stacks.Dev && r.Name != "nginx" && len(ports) > 0 {
+					t.Errorf("%s publishes host ports on %s", r.Name, tier)
+				}
+				if strings.HasPrefix(r.Name, "isl-") {
+					replicas = append(replicas, r)
+				}
+			}
+
+			// Replicas: one per slot, unnamed (create-before-delete), slot alias, secrets secret.
+			var names []string
+			for _, r := range replicas {
+				names = append(names, r.Name)
+				if r.Inputs.HasValue("name") {
+					t.Errorf("%s has a fixed container name: replacement would be delete-first", r.Name)
+				}
+				nets := arr(r.Inputs, "networksAdvanced")
+				if len(nets) != 1 || !contains(strs(arr(obj(nets[0]), "aliases")), r.Name) {
+					t.Errorf("%s: network alias %v lacks its slot name", r.Name, nets)
+				}
+				hc := strs(arr(obj(r.Inputs["healthcheck"]), "tests"))
+				if !reflect.DeepEqual(hc, []string{"CMD", cfg.Service.BinaryPath, "healthcheck"}) {
+					t.Errorf("%s: healthcheck %v", r.Name, hc)
+				}
+				env := map[string]resource.PropertyValue{}
+				for _, e := range arr(r.Inputs, "envs") {
+					k, _, _ := strings.Cut(unsecret(e).StringValue(), "=")
+					env[k] = e
+				}
+				for _, k := range []string{"REDIS_PASSWORD", "SECRET_KEY", "API_KEYS"} {
+					v, ok := env[k]
+					if !ok {
+						t.Errorf("%s: env %s missing", r.Name, k)
+					} else if !v.IsSecret() && !r.Inputs["envs"].IsSecret() {
+						t.Errorf("%s: env %s is not a secret", r.Name, k)
+					}
+				}
+				for k, want := range map[string]string{"PORT": "8000", "REDIS_HOST": "redis", "ENV": cfg.Service.Env, "API_V1_PREFIX": "/api/v1"} {
+					if v, ok := env[k]; !ok || unsecret(v).StringValue() != k+"="+want {
+						t.Errorf("%s: env %s = %v, want %s", r.Name, k, v, want)
+					}
+				}
+				if v := env["SHUTDOWN_TIMEOUT_SECONDS"]; v.IsNull() || !(atoi(strings.TrimPrefix(unsecret(v).StringValue(), "SHUTDOWN_TIMEOUT_SECONDS=")) < atoi(str(r.Inputs, "stopTimeout"))) {
+					t.Errorf("%s: service drain bound %v not below the container stop timeout %s", r.Name, v, str(r.Inputs, "stopTimeout"))
+				}
+			}
+			if !reflect.DeepEqual(names, slots) {
+				t.Errorf("replicas %v, want %v", names, slots)
+			}
+
+			// Redis: password secret, AOF on a volume, no host port outside dev.
+			redis, _ := c.get(tContainer, "redis")
+			ru := uploads(redis)[stacks.RedisConfPath]
+			if !ru.Secret || !strings.Contains(ru.Content, "requirepass "+testSecrets[stacks.SecretRedisPassword]) || !strings.Contains(ru.Content, "appendonly yes") {
+				t.Errorf("redis.conf upload: secret=%v\n%s", ru.Secret, ru.Content)
+			}
+			if vols := arr(redis.Inputs, "volumes"); len(vols) != 1 || str(obj(vols[0]), "containerPath") != "/data" {
+				t.Errorf("redis volumes %v", vols)
+			}
+
+			// nginx: the upstream lists exactly the replicas; the uploaded file is the renderer's.
+			nginx, _ := c.get(tContainer, "nginx")
+			nu := uploads(nginx)
+			conf := nu[stacks.NginxConfPath].Content
+			var wantUp []string
+			for _, s := range slots {
+				wantUp = append(wantUp, s+":8000")
+			}
+			if got := stacks.UpstreamServers([]byte(conf)); !reflect.DeepEqual(got, wantUp) {
+				t.Errorf("nginx upstream %v, want %v", got, wantUp)
+			}
+			b, _ := stacks.Build(cfg, stacks.Placement{})
+			if rendered, _ := stacks.RenderNginx(b.Nginx); string(rendered) != conf {
+				t.Error("uploaded nginx.conf differs from stacks.RenderNginx (two sources of truth)")
+			}
+			wantPorts := []string{fmt.Sprint(cfg.Nginx.HTTPPort)}
+			if cfg.Nginx.TLS {
+				wantPorts = append(wantPorts, fmt.Sprint(cfg.Nginx.HTTPSPort))
+				if k := nu[stacks.NginxKeyPath]; !k.Secret || !strings.Contains(k.Content, "PRIVATE KEY") {
+					t.Errorf("TLS key upload missing or not secret (secret=%v)", k.Secret)
+				}
+				if !strings.Contains(nu[stacks.NginxCertPath].Content, "CERTIFICATE") {
+					t.Error("TLS certificate not uploaded")
+				}
+			}
+			var gotPorts []string
+			for _, p := range arr(nginx.Inputs, "ports") {
+				gotPorts = append(gotPorts, str(obj(p), "external"))
+			}
+			if !reflect.DeepEqual(gotPorts, wantPorts) {
+				t.Errorf("nginx host ports %v, want %v", gotPorts, wantPorts)
+			}
+
+			// Prometheus scrapes exactly the replicas and loads the alert rules.
+			prom, _ := c.get(tContainer, "prometheus")
+			pu := uploads(prom)
+			if got := stacks.ScrapeTargets([]byte(pu[stacks.PrometheusConfPath].Content)); !reflect.DeepEqual(got, wantUp) {
+				t.Errorf("prometheus targets %v, want %v", got, wantUp)
+			}
+			if !strings.Contains(pu[stacks.PrometheusRulesPath].Content, "alert: ISLServiceDown") {
+				t.Error("alert rules not uploaded")
+			}
+			if !contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
+				t.Errorf("retention not set: %v", strs(arr(prom.Inputs, "command")))
+			}
+
+			// Grafana: admin password secret, dashboards provisioned.
+			graf, _ := c.get(tContainer, "grafana")
+			found := false
+			for _, e := range arr(graf.Inputs, "envs") {
+				if strings.HasPrefix(unsecret(e).StringValue(), "GF_SECURITY_ADMIN_PASSWORD=") {
+					found = true
+					if !e.IsSecret() && !graf.Inputs["envs"].IsSecret() {
+						t.Error("Grafana admin password is not a secret")
+					}
+				}
+			}
+			if !found {
+				t.Error("Grafana admin password not set")
+			}
+			if _, ok := uploads(graf)[stacks.GrafanaDashDir+"/isl-overview.json"]; !ok {
+				t.Error("dashboard not provisioned")
+			}
+
+			// Data volumes are protected on the pilot.
+			for _, v := range c.byType(tVolume) {
+				_ = v // protection is a resource option, not an input; checked through the config below
+			}
+			if (tier == stacks.Pilot) != cfg.ProtectData {
+				t.Errorf("protectData = %v on %s", cfg.ProtectData, tier)
+			}
+		})
+	}
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBadConfigRejected(t *testing.T) {
+	cases := []struct {
+		name, stack string
+		edit        func(map[string]string) []string // returns secret keys to drop
+		mode        stacks.Strictness
+		want        string
+	}{
+		{"zero replicas", "staging", func(m map[string]string) []string { m["isl:replicas"] = "0"; return nil }, stacks.Deploy, "isl:replicas: must be at least 1"},
+		{"bad memory", "pilot", func(m map[string]string) []string { m["isl:replicaMemory"] = "lots"; return nil }, stacks.Deploy, "isl:replicaMemory: bad memory size"},
+		{"redis port on pilot", "pilot", func(m map[string]string) []string { m["isl:redisHostPort"] = "6379"; return nil }, stacks.Deploy, "isl:redisHostPort: host ports are allowed on dev only"},
+		{"missing secret on pilot", "pilot", func(m map[string]string) []string {
+			delete(m, stacks.SecretRedisPassword)
+			return []string{stacks.SecretRedisPassword}
+		}, stacks.Deploy, "isl:redisPassword: secret required on pilot"},
+		{"missing TLS file on pilot", "pilot", func(m map[string]string) []string {
+			m["isl:tlsCertFile"] = "/nonexistent/fullchain.pem"
+			return nil
+		}, stacks.Deploy, "isl:tlsCertFile: TLS file not readable"},
+		{"secret in plain text", "staging", func(m map[string]string) []string { return []string{stacks.SecretAPIKeys} }, stacks.Deploy, "isl:apiKeys: must be a secret"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			config, secretKeys := stackConfig(t, tc.stack, true)
+			drop := tc.edit(config)
+			var keep []string
+			for _, k := range secretKeys {
+				if !contains(drop, k) {
+					keep = append(keep, k)
+				}
+			}
+			c, err := runProgram(t, tc.stack, config, keep, tc.mode)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v\nwant %q", err, tc.want)
+			}
+			if n := len(c.byType(tContainer)); n != 0 {
+				t.Errorf("%d containers declared despite invalid config", n)
+			}
+		})
+	}
+	// The same missing secret is fine for the diff (structural), and masked by a secret placeholder.
+	t.Run("missing secrets allowed structurally", func(t *testing.T) {
+		config, _ := stackConfig(t, "pilot", false)
+		c, err := runProgram(t, "pilot", config, nil, stacks.Structural)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redis, _ := c.get(tContainer, "redis")
+		if !uploads(redis)[stacks.RedisConfPath].Secret {
+			t.Error("placeholder redis.conf not secret")
+		}
+	})
+}

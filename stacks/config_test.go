@@ -1,0 +1,226 @@
+package stacks
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err != nil {
+		t.Fatalf("repo root %s has no Pulumi.yaml: %v", d, err)
+	}
+	return d
+}
+
+func loadStack(t *testing.T, stack string) Config {
+	t.Helper()
+	sf, err := ReadStackFile(repoRoot(t), stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(stack, sf)
+	if err != nil {
+		t.Fatalf("load %s: %v", stack, err)
+	}
+	return cfg
+}
+
+// The committed stack files spell out every non-secret setting and pass structural validation.
+func TestCommittedStackFiles(t *testing.T) {
+	wantReplicas := map[Tier]int{Dev: 1, Staging: 2, Pilot: 3}
+	for _, tier := range Tiers {
+		t.Run(string(tier), func(t *testing.T) {
+			sf, err := ReadStackFile(repoRoot(t), string(tier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range Settings() {
+				if s.IsSecret {
+					if _, ok := sf.Values[s.Key]; ok {
+						t.Errorf("%s: secret committed in the stack file", s.Key)
+					}
+					continue
+				}
+				if _, ok := sf.Values[s.Key]; !ok {
+					t.Errorf("%s: not spelled out in Pulumi.%s.yaml", s.Key, tier)
+				}
+			}
+			cfg := loadStack(t, string(tier))
+			if err := cfg.Validate(Structural); err != nil {
+				t.Fatalf("structural validation: %v", err)
+			}
+			if cfg.Tier != tier || cfg.Service.Replicas != wantReplicas[tier] {
+				t.Errorf("tier %s replicas %d, want %s/%d", cfg.Tier, cfg.Service.Replicas, tier, wantReplicas[tier])
+			}
+			if tier != Dev {
+				ports := cfg.HostPorts()
+				for name := range ports {
+					if name != "nginx" {
+						t.Errorf("%s publishes host ports on %s: %v", name, tier, ports[name])
+					}
+				}
+			}
+			// The committed values equal the documented defaults: the stack file is the spelled-out
+			// default, so the diff of two tiers is the diff of their defaults plus deliberate edits.
+			for _, s := range Settings() {
+				if v, ok := sf.Values[s.Key]; ok && !s.IsSecret && v != s.Default[tier] && s.Key != "isl:tier" {
+					t.Logf("%s: %q differs from the tier default %q", s.Key, v, s.Default[tier])
+				}
+			}
+		})
+	}
+}
+
+func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
+	cfg := loadStack(t, "pilot")
+	err := cfg.Validate(Deploy)
+	if err == nil {
+		t.Fatal("pilot without secrets and TLS files passed deploy validation")
+	}
+	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("deploy validation error lacks %q:\n%v", want, err)
+		}
+	}
+	if w := cfg.Warnings(); len(w) != 6 {
+		t.Errorf("warnings = %d, want 6: %v", len(w), w)
+	}
+	// With secrets and readable files, it passes.
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	os.WriteFile(cert, []byte("x"), 0o600)
+	os.WriteFile(key, []byte("x"), 0o600)
+	cfg.Nginx.TLSCertFile, cfg.Nginx.TLSKeyFile = cert, key
+	for _, k := range RequiredSecrets {
+		cfg.Secrets[k] = true
+	}
+	if err := cfg.Validate(Deploy); err != nil {
+		t.Fatalf("complete pilot rejected: %v", err)
+	}
+	// Dev needs no secrets.
+	if err := loadStack(t, "dev").Validate(Deploy); err != nil {
+		t.Fatalf("dev without secrets rejected: %v", err)
+	}
+}
+
+func TestBadConfigRejected(t *testing.T) {
+	base := func(stack string) map[string]string {
+		sf, err := ReadStackFile(repoRoot(t), stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for k, v := range sf.Values {
+			m[k] = v
+		}
+		return m
+	}
+	cases := []struct {
+		name, stack, key, value, want string
+	}{
+		{"zero replicas", "staging", "isl:replicas", "0", "isl:replicas: must be at least 1 (got 0)"},
+		{"pilot single replica", "pilot", "isl:replicas", "1", "isl:replicas: the pilot needs at least 2 replicas"},
+		{"replicas not a number", "dev", "isl:replicas", "three", "isl:replicas: not an integer"},
+		{"bad memory unit", "staging", "isl:replicaMemory", "512KB", "isl:replicaMemory: bad memory size \"512KB\""},
+		{"zero memory", "staging", "isl:replicaMemory", "0Mi", "isl:replicaMemory: bad memory size"},
+		{"tiny memory", "staging", "isl:replicaMemory", "16Mi", "isl:replicaMemory: at least 64Mi"},
+		{"redis limit below maxmemory", "pilot", "isl:redisMemory", "1Gi", "isl:redisMemory: container limit 1024Mi leaves no headroom"},
+		{"redis host port on staging", "staging", "isl:redisHostPort", "6379", "isl:redisHostPort: host ports are allowed on dev only"},
+		{"replica host ports on pilot", "pilot", "isl:replicaHostPortBase", "8001", "isl:replicaHostPortBase: host ports are allowed on dev only"},
+		{"pilot without TLS", "pilot", "isl:tls", "false", "isl:tls: the pilot serves HTTPS only"},
+		{"TLS without files", "staging", "isl:tls", "true", "isl:tlsCertFile: isl:tlsCertFile and isl:tlsKeyFile are required"},
+		{"development env on pilot", "pilot", "isl:env", "development", "isl:env: must be production on pilot"},
+		{"bad policy", "dev", "isl:redisMaxmemoryPolicy", "lru", "isl:redisMaxmemoryPolicy: a Redis maxmemory-policy"},
+		{"bad cidr", "dev", "isl:adminAllowCidrs", "10.0.0.0/33", "isl:adminAllowCidrs: bad CIDR"},
+		{"typo key", "dev", "isl:replica", "2", "isl:replica: unknown setting (typo?)"},
+		{"unsafe host", "dev", "isl:publicHost", "a;b", "isl:publicHost: not a host name"},
+		{"bad tier", "dev", "isl:tier", "prod", "isl:tier: must be one of dev, staging, pilot"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := base(c.stack)
+			m[c.key] = c.value
+			cfg, err := Load(c.stack, MapSource{Values: m})
+			if err == nil {
+				err = cfg.Validate(Structural)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error = %v\nwant it to contain %q", err, c.want)
+			}
+		})
+	}
+	t.Run("secret given in plain text", func(t *testing.T) {
+		m := base("staging")
+		m[SecretRedisPassword] = "hunter2hunter2"
+		_, err := Load("staging", MapSource{Values: m})
+		if err == nil || !strings.Contains(err.Error(), "must be a secret") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+	t.Run("secret flag on a plain setting", func(t *testing.T) {
+		m := base("staging")
+		_, err := Load("staging", MapSource{Values: m, SecretKeys: map[string]bool{"isl:replicas": true}})
+		if err == nil || !strings.Contains(err.Error(), "isl:replicas: is not a secret") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+	t.Run("all problems reported at once", func(t *testing.T) {
+		m := base("staging")
+		m["isl:replicas"], m["isl:redisHostPort"] = "0", "6379"
+		cfg, _ := Load("staging", MapSource{Values: m})
+		err := cfg.Validate(Structural)
+		if err == nil || !strings.Contains(err.Error(), "isl:replicas") || !strings.Contains(err.Error(), "isl:redisHostPort") {
+			t.Fatalf("error = %v", err)
+		}
+	})
+}
+
+func TestTierOf(t *testing.T) {
+	for stack, want := range map[string]Tier{"dev": Dev, "staging": Staging, "pilot": Pilot, "pilot-eu": Pilot, "dev-alice": Dev} {
+		got, err := TierOf(stack)
+		if err != nil || got != want {
+			t.Errorf("TierOf(%q) = %q, %v; want %q", stack, got, err, want)
+		}
+	}
+	if _, err := TierOf("prod"); err == nil {
+		t.Error("TierOf(prod) succeeded")
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	good := map[string]int{"512Mi": 512, "512M": 512, "512mb": 512, "512": 512, "1Gi": 1024, "2g": 2048, "1GB": 1024, " 64Mi ": 64}
+	for in, want := range good {
+		if got, err := ParseMemory(in); err != nil || got != want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0Mi", "-1Mi", "1.5Gi", "512KB", "Mi", "1Ti", "99999999999Gi", "12 34"} {
+		if got, err := ParseMemory(in); err == nil {
+			t.Errorf("ParseMemory(%q) = %d, want an error", in, got)
+		}
+	}
+	for _, mb := range []int{64, 512, 1024, 1536, 2048} {
+		if got, _ := ParseMemory(FormatMemory(mb)); got != mb {
+			t.Errorf("round trip %d → %q → %d", mb, FormatMemory(mb), got)
+		}
+	}
+}
+
+func FuzzParseMemory(f *testing.F) {
+	for _, s := range []string{"512Mi", "1Gi", "0", "x", "1e3M", "4294967296Gi"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseMemory(s)
+		if err == nil && (n <= 0 || n > 1<<30) {
+			t.Fatalf("ParseMemory(%q) = %d", s, n)
+		}
+	})
+}

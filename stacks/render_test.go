@@ -1,0 +1,775 @@
+package stacks
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/olumi/isl/monitoring"
+)
+
+// requireBinary returns the path of a program the rendered files are checked with. On CI
+// (CI=true) a missing program fails the test; elsewhere it skips.
+func requireBinary(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (CI=true requires it): %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// selfSigned writes a throwaway certificate and key for host names.
+func selfSigned(t *testing.T, dir string, names ...string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyPath := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return cert, keyPath
+}
+
+func run(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}
+
+// containerNginxForTest is the container render with only what cannot exist on the test machine
+// swapped: the replica aliases (Docker DNS names) become loopback, paths move to a temp dir, and the
+// nginx user is dropped. Everything else is the Pulumi program's exact input.
+func containerNginxForTest(t *testing.T, cfg Config, dir string) NginxParams {
+	t.Helper()
+	b, err := Build(cfg, Placement{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.Nginx
+	for i, u := range p.Upstreams {
+		_, port, _ := net.SplitHostPort(u)
+		p.Upstreams[i] = fmt.Sprintf("127.0.0.%d:%s", i+1, port)
+	}
+	p.User = ""
+	p.PidFile, p.ErrorLog, p.AccessLog, p.TempDir = filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log"), filepath.Join(dir, "tmp")
+	if p.TLS {
+		p.TLSCertFile, p.TLSKeyFile = selfSigned(t, dir, cfg.Nginx.PublicHost)
+	}
+	return p
+}
+
+func TestNginxConfig(t *testing.T) {
+	for _, tier := range Tiers {
+		cfg := loadStack(t, string(tier))
+		t.Run(string(tier)+"/container", func(t *testing.T) {
+			b, err := Build(cfg, Placement{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf, err := RenderNginx(b.Nginx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, s := range cfg.ReplicaSlots() {
+				want = append(want, s+":8000")
+			}
+			if got := UpstreamServers(conf); !reflect.DeepEqual(got, want) {
+				t.Errorf("upstream servers %v, want exactly the replica slots %v", got, want)
+			}
+			text := string(conf)
+			mustContain(t, text,
+				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
+				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
+				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
+				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
+				"location = /api/v1/preferences/update {", "proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+			if tier == Pilot {
+				mustContain(t, text, "listen 443 ssl;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
+					"ssl_certificate "+NginxCertPath+";")
+			} else if strings.Contains(text, "Strict-Transport-Security") || strings.Contains(text, "ssl") {
+				t.Error("HSTS/TLS on a plain-HTTP stack")
+			}
+		})
+		t.Run(string(tier)+"/nginx -t container", func(t *testing.T) {
+			nginx := requireBinary(t, "nginx")
+			dir := t.TempDir()
+			conf, err := RenderNginx(containerNginxForTest(t, cfg, dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nginxTest(t, nginx, dir, conf)
+		})
+		t.Run(string(tier)+"/nginx -t local", func(t *testing.T) {
+			nginx := requireBinary(t, "nginx")
+			dir := t.TempDir()
+			cert, key := selfSigned(t, dir, "localhost")
+			b, err := Build(cfg, Placement{Local: true, Dir: dir, Upstreams: []string{"127.0.0.1:8101", "127.0.0.1:8102"},
+				HTTPPort: 18080, HTTPSPort: 18443, TLSCertFile: cert, TLSKeyFile: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf, err := RenderNginx(b.Nginx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(b.Nginx.TempDir, 0o755) // the render CLI creates it
+			nginxTest(t, nginx, dir, conf)
+		})
+	}
+}
+
+func nginxTest(t *testing.T, nginx, dir string, conf []byte) {
+	t.Helper()
+	os.MkdirAll(filepath.Join(dir, "tmp"), 0o755)
+	p := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(p, conf, 0o644)
+	out, err := run(t, nginx, "-t", "-p", dir, "-c", p, "-e", filepath.Join(dir, "error.log"))
+	if err != nil || !strings.Contains(out, "test is successful") {
+		t.Fatalf("nginx -t failed: %v\n%s\n--- config ---\n%s", err, out, conf)
+	}
+}
+
+func mustContain(t *testing.T, text string, needles ...string) {
+	t.Helper()
+	for _, n := range needles {
+		if !strings.Contains(text, n) {
+			t.Errorf("rendered file lacks %q", n)
+		}
+	}
+}
+
+// TestNginxProxiesAndFailsOver runs nginx on the local render in front of two fake replicas, one
+// of them dead, and checks what the config promises: every request answered (POST included) by
+// failing over, security headers, /metrics denied to non-admin clients, 1 MiB body limit.
+func TestNginxProxiesAndFailsOver(t *testing.T) {
+	nginx := requireBinary(t, "nginx")
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
+	}))
+	defer live.Close()
+	deadPort := freePort(t) // nothing listens there
+	dir := t.TempDir()
+	cfg := loadStack(t, "staging")
+	cfg.Nginx.AdminAllow = []string{"10.255.255.255/32"} // the test client (127.0.0.1) is not an admin
+	port := freePort(t)
+	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: port,
+		Upstreams: []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := RenderNginx(b.Nginx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(b.Nginx.TempDir, 0o755)
+	cp := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(cp, conf, 0o644)
+	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	waitHTTP(t, base+"/health", &stderr)
+
+	for i := 0; i < 6; i++ { // least_conn alternates: some of these first hit the dead replica
+		for _, path := range []string{"/api/v1/causal/validate", "/api/v1/preferences/update"} {
+			resp, err := http.Post(base+path, "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), path) {
+				t.Fatalf("POST %s → %d %s", path, resp.StatusCode, body)
+			}
+			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+				t.Errorf("security headers missing: %v", resp.Header)
+			}
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("/metrics from a non-admin client → %d, want 403", resp.StatusCode)
+	}
+	resp, err = http.Post(base+"/api/v1/causal/validate", "application/json", bytes.NewReader(make([]byte, 1<<20+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 {
+		t.Errorf("1 MiB + 1 body → %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestNginxTLSRedirect runs the pilot's TLS render locally: HTTP redirects to HTTPS, HTTPS answers
+// with HSTS.
+func TestNginxTLSRedirect(t *testing.T) {
+	nginx := requireBinary(t, "nginx")
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer live.Close()
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir, "localhost")
+	cfg := loadStack(t, "pilot")
+	hp, sp := freePort(t), freePort(t)
+	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: hp, HTTPSPort: sp, TLSCertFile: cert, TLSKeyFile: key,
+		Upstreams: []string{strings.TrimPrefix(live.URL, "http://")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := RenderNginx(b.Nginx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(b.Nginx.TempDir, 0o755)
+	cp := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(cp, conf, 0o644)
+	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	client := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	httpsBase := fmt.Sprintf("https://127.0.0.1:%d", sp)
+	waitHTTPClient(t, client, httpsBase+"/health", &stderr)
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/x?y=1", hp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != fmt.Sprintf("https://127.0.0.1:%d/api/v1/x?y=1", sp) {
+		t.Errorf("HTTP → %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = client.Get(httpsBase + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Errorf("HTTPS → %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+}
+
+func waitHTTP(t *testing.T, url string, stderr *bytes.Buffer) {
+	waitHTTPClient(t, http.DefaultClient, url, stderr)
+}
+
+func waitHTTPClient(t *testing.T, c *http.Client, url string, stderr *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nginx did not answer %s: %s", url, stderr.String())
+}
+
+func TestPrometheusConfig(t *testing.T) {
+	promtool := requireBinary(t, "promtool")
+	for _, tier := range Tiers {
+		cfg := loadStack(t, string(tier))
+		for _, local := range []bool{false, true} {
+			name := string(tier) + map[bool]string{false: "/container", true: "/local"}[local]
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				pl := Placement{}
+				if local {
+					pl = Placement{Local: true, Dir: dir, Upstreams: []string{"127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:8103"}}
+				}
+				b, err := Build(cfg, pl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := b.Nginx.Upstreams
+				p := b.Prometheus
+				rules, err := RenderAlertRules(b.Alerts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rp := filepath.Join(dir, "isl-alerts.yml")
+				os.WriteFile(rp, rules, 0o644)
+				p.RuleFiles = []string{rp} // the container path does not exist here
+				conf, err := RenderPrometheus(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ScrapeTargets(conf); !reflect.DeepEqual(got, want) {
+					t.Errorf("scrape targets %v, want the nginx upstreams %v", got, want)
+				}
+				cp := filepath.Join(dir, "prometheus.yml")
+				os.WriteFile(cp, conf, 0o644)
+				if out, err := run(t, promtool, "check", "config", cp); err != nil {
+					t.Fatalf("promtool check config: %v\n%s\n%s", err, out, conf)
+				}
+				if !strings.Contains(strings.Join(b.PrometheusArgs, " "), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
+					t.Errorf("retention %s not in args %v", cfg.Prometheus.Retention, b.PrometheusArgs)
+				}
+			})
+		}
+	}
+}
+
+// writeRulesAndTests renders the alert rules with the 512 MiB limit the unit tests assume, next to
+// a copy of the promtool unit tests.
+func writeRulesAndTests(t *testing.T, mutate func(string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rules)
+	if mutate != nil {
+		text = mutate(text)
+	}
+	os.WriteFile(filepath.Join(dir, "isl-alerts.yml"), []byte(text), 0o644)
+	tests, err := monitoring.FS.ReadFile("tests/isl-alerts.test.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "isl-alerts.test.yml"), tests, 0o644)
+	return dir
+}
+
+func TestAlertRules(t *testing.T) {
+	promtool := requireBinary(t, "promtool")
+	dir := writeRulesAndTests(t, nil)
+	if out, err := run(t, promtool, "check", "rules", filepath.Join(dir, "isl-alerts.yml")); err != nil {
+		t.Fatalf("promtool check rules: %v\n%s", err, out)
+	}
+	if out, err := run(t, promtool, "test", "rules", filepath.Join(dir, "isl-alerts.test.yml")); err != nil {
+		t.Fatalf("promtool test rules: %v\n%s", err, out)
+	}
+	text, _ := os.ReadFile(filepath.Join(dir, "isl-alerts.yml"))
+	for _, alert := range []string{"ISLServiceDown", "ISLHighLatencyCausal", "ISLHighLatencyPreference", "ISLHighErrorRate",
+		"ISLRedisDisconnected", "ISLTooManyActiveRequests", "ISLHighMemory"} {
+		if !strings.Contains(string(text), "alert: "+alert) {
+			t.Errorf("alert %s missing", alert)
+		}
+	}
+	if !strings.Contains(string(text), "/ 536870912 > 0.8") {
+		t.Error("memory alert not relative to the rendered 512 MiB limit")
+	}
+}
+
+// The promtool unit tests must be able to fail: with a threshold moved, they do.
+func TestAlertRuleTestsCatchWrongThresholds(t *testing.T) {
+	promtool := requireBinary(t, "promtool")
+	mutations := map[string][2]string{
+		"causal SLO 3 s":        {"> 2.0", "> 3.0"},
+		"preference SLO 2 s":    {"> 1.5", "> 2.0"},
+		"error rate 20 %":       {"> 0.05", "> 0.2"},
+		"active requests ≥ 100": {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
+		"memory 95 %":           {"> 0.8", "> 0.95"},
+		"redis alert inverted":  {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
+		"down after 5m":         {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+	}
+	for name, m := range mutations {
+		t.Run(name, func(t *testing.T) {
+			dir := writeRulesAndTests(t, func(s string) string {
+				if !strings.Contains(s, m[0]) {
+					t.Fatalf("mutation target %q not in the rules", m[0])
+				}
+				return strings.Replace(s, m[0], m[1], 1)
+			})
+			if out, err := run(t, promtool, "test", "rules", filepath.Join(dir, "isl-alerts.test.yml")); err == nil {
+				t.Fatalf("promtool test rules passed with %s:\n%s", name, out)
+			}
+		})
+	}
+}
+
+// TestRedisConfig starts redis-server on the local render and checks password, persistence and
+// memory settings over the wire.
+func TestRedisConfig(t *testing.T) {
+	redisServer := requireBinary(t, "redis-server")
+	for _, tier := range Tiers {
+		t.Run(string(tier), func(t *testing.T) {
+			cfg := loadStack(t, string(tier))
+			dir := t.TempDir()
+			port := freePort(t)
+			b, err := Build(cfg, Placement{Local: true, Dir: dir, Upstreams: []string{"127.0.0.1:8101"}, RedisPort: port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := b.Files("s3cret-Pa55word")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, _ := FindFile(files, "redis.conf")
+			if !rc.Secret {
+				t.Error("redis.conf not marked secret")
+			}
+			os.MkdirAll(b.Redis.Dir, 0o700)
+			os.WriteFile(rc.Path, rc.Content, 0o600)
+			cmd := exec.Command(redisServer, rc.Path)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			var conn net.Conn
+			for i := 0; i < 100; i++ {
+				if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if conn == nil {
+				log, _ := os.ReadFile(b.Redis.LogFile)
+				t.Fatalf("redis-server did not start: %v\n%s%s", err, out.String(), log)
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
+			if got := resp(t, conn, r, "PING"); !strings.HasPrefix(got, "-NOAUTH") {
+				t.Errorf("PING without password → %q, want NOAUTH", got)
+			}
+			if got := resp(t, conn, r, "AUTH", "wrong-password"); !strings.HasPrefix(got, "-") {
+				t.Errorf("AUTH with a wrong password → %q", got)
+			}
+			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); got != "+OK" {
+				t.Fatalf("AUTH → %q", got)
+			}
+			if got := resp(t, conn, r, "PING"); got != "+PONG" {
+				t.Errorf("PING → %q", got)
+			}
+			for key, want := range map[string]string{"appendonly": "yes", "maxmemory": strconv.Itoa(cfg.Redis.MaxMemoryMB << 20),
+				"maxmemory-policy": cfg.Redis.MaxMemoryPolicy, "appendfsync": cfg.Redis.AppendFsync, "save": "900 1 300 10 60 10000"} {
+				if got := resp(t, conn, r, "CONFIG", "GET", key); !strings.HasSuffix(got, "|"+want) {
+					t.Errorf("CONFIG GET %s → %q, want %q", key, got, want)
+				}
+			}
+		})
+	}
+}
+
+// resp sends one command and reads the reply, flattening arrays as "a|b|…".
+func resp(t *testing.T, w io.Writer, r *bufio.Reader, args ...string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	return readReply(t, r)
+}
+
+func readReply(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	switch line[0] {
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "(nil)"
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = readReply(t, r)
+		}
+		return strings.Join(parts, "|")
+	}
+	return line
+}
+
+func TestRendererRejectsUnsafeValues(t *testing.T) {
+	cfg := loadStack(t, "staging")
+	b, _ := Build(cfg, Placement{})
+	bad := []func(p *NginxParams){
+		func(p *NginxParams) { p.Upstreams = nil },
+		func(p *NginxParams) { p.Upstreams = []string{"isl-1:8000; evil"} },
+		func(p *NginxParams) { p.Upstreams = []string{"isl-1"} },
+		func(p *NginxParams) { p.ServerName = "a b" },
+		func(p *NginxParams) { p.ClientMaxBodySize = "1m;" },
+		func(p *NginxParams) { p.ProxyReadTimeout = "forever" },
+		func(p *NginxParams) { p.Resolver = ""; p.GrafanaAddr = "grafana:3000" },
+		func(p *NginxParams) { p.TLS = true; p.TLSCertFile = "" },
+	}
+	for i, f := range bad {
+		p := b.Nginx
+		p.Upstreams = append([]string{}, p.Upstreams...)
+		f(&p)
+		if _, err := RenderNginx(p); err == nil {
+			t.Errorf("case %d: unsafe nginx params rendered", i)
+		}
+	}
+	for _, pw := range []string{"", "short", "has space x", `quote"quote`, "hash#hash1"} {
+		rp := b.Redis
+		rp.Password = pw
+		if _, err := RenderRedis(rp); err == nil {
+			t.Errorf("redis password %q accepted", pw)
+		}
+	}
+	if _, err := RenderPrometheus(PrometheusParams{ScrapeInterval: "15s", EvaluationInterval: "15s"}); err == nil {
+		t.Error("prometheus.yml without targets rendered")
+	}
+	if _, err := Build(cfg, Placement{Local: true, Dir: "relative", Upstreams: []string{"127.0.0.1:1"}}); err == nil {
+		t.Error("local placement with a relative dir accepted")
+	}
+	if _, err := Build(cfg, Placement{Local: true, Dir: "/tmp/x"}); err == nil {
+		t.Error("local placement without upstreams accepted")
+	}
+}
+
+// TestNginxWatchReloadsOnAddressChange runs the nginx container's entry point with stand-ins for
+// getent and nginx: it must reload nginx exactly when the addresses behind a replica alias change
+// (create-before-delete moving a slot to a new container), and not otherwise.
+func TestNginxWatchReloadsOnAddressChange(t *testing.T) {
+	sh := requireBinary(t, "sh")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	// getent ahostsv4 <host>: one line per address, like glibc/musl.
+	os.WriteFile(filepath.Join(bin, "getent"), []byte(`#!/bin/sh
+f="`+dir+`/addr-$2"
+[ -f "$f" ] || exit 2
+while read -r a; do echo "$a       STREAM $2"; done < "$f"
+`), 0o755)
+	reloads := filepath.Join(dir, "reloads")
+	os.WriteFile(filepath.Join(bin, "nginx"), []byte(`#!/bin/sh
+if [ "$1" = "-s" ]; then echo "$2" >> "`+reloads+`"; exit 0; fi
+exec sleep 30
+`), 0o755)
+	setAddrs := func(host string, addrs ...string) {
+		os.WriteFile(filepath.Join(dir, "addr-"+host), []byte(strings.Join(addrs, "\n")+"\n"), 0o644)
+	}
+	count := func() int {
+		b, _ := os.ReadFile(reloads)
+		return strings.Count(string(b), "reload")
+	}
+	setAddrs("isl-1", "172.18.0.5")
+	setAddrs("isl-2", "172.18.0.6")
+	script, err := RenderNginxWatch(WatchParams{Origin: "test", Hosts: []string{"isl-1", "isl-2"}, IntervalSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := filepath.Join(dir, "watch.sh")
+	os.WriteFile(sp, script, 0o755)
+	if out, err := exec.Command(sh, "-n", sp).CombinedOutput(); err != nil {
+		t.Fatalf("sh -n: %v %s", err, out)
+	}
+	cmd := exec.Command(sh, sp)
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group: the loop and "nginx" die together
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+
+	waitFor := func(want int, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for time.Now().Before(deadline) {
+			if count() >= want {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("reloads = %d, want %d", count(), want)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := count(); n != 0 {
+		t.Fatalf("reloaded %d times with unchanged addresses", n)
+	}
+	setAddrs("isl-1", "172.18.0.5", "172.18.0.9") // new container joins slot isl-1
+	waitFor(1, 3*time.Second)
+	setAddrs("isl-1", "172.18.0.9") // old one deleted
+	waitFor(2, 3*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	if n := count(); n != 2 {
+		t.Fatalf("reloads = %d after addresses settled, want 2", n)
+	}
+}
+
+// TestPrometheusServesLocalRender starts Prometheus on the local render (as `make pilot-local`
+// does) and checks over its API that the rules load, the replica targets are configured, and every
+// dashboard query is valid PromQL.
+func TestPrometheusServesLocalRender(t *testing.T) {
+	prom := requireBinary(t, "prometheus")
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg := loadStack(t, "pilot")
+	b, err := Build(cfg, Placement{Local: true, Dir: dir, PrometheusAddr: addr,
+		Upstreams: []string{"127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:8103"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := b.Files("local-Pa55word")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		os.WriteFile(f.Path, f.Content, 0o600)
+	}
+	cmd := exec.Command(prom, b.PrometheusArgs...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() }()
+	base := "http://" + addr + PrometheusPrefix
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready: %v\n%s", err, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	api := func(path string, v any) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rules struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct{ Name, Health string }
+			}
+		}
+	}
+	api("/api/v1/rules", &rules)
+	n := 0
+	for _, g := range rules.Data.Groups {
+		n += len(g.Rules)
+	}
+	if n != 7 {
+		t.Errorf("%d rules loaded, want 7", n)
+	}
+	var targets struct {
+		Data struct {
+			ActiveTargets []struct {
+				Labels map[string]string
+			}
+		}
+	}
+	var isl []string
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		// Target discovery reaches the scrape manager a few seconds after start.
+		api("/api/v1/targets", &targets)
+		isl = nil
+		for _, tg := range targets.Data.ActiveTargets {
+			if tg.Labels["job"] == "isl" {
+				isl = append(isl, tg.Labels["instance"])
+			}
+		}
+		if len(isl) >= len(b.Nginx.Upstreams) {
+			break
+		}
+	}
+	sort.Strings(isl)
+	if !reflect.DeepEqual(isl, b.Nginx.Upstreams) {
+		t.Errorf("isl targets %v, want %v", isl, b.Nginx.Upstreams)
+	}
+	qs, err := monitoring.DashboardQueries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		var r struct{ Status, Error string }
+		api("/api/v1/query?query="+url.QueryEscape(q.Expr), &r)
+		if r.Status != "success" {
+			t.Errorf("dashboard panel %q: %s: %s", q.Panel, q.Expr, r.Error)
+		}
+	}
+}

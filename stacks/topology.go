@@ -1,0 +1,333 @@
+package stacks
+
+import (
+	"fmt"
+	"net"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/olumi/isl/monitoring"
+)
+
+// Container paths and names shared by the Pulumi program and the rendered files.
+const (
+	RedisAlias          = "redis"
+	PrometheusAlias     = "prometheus"
+	GrafanaAlias        = "grafana"
+	RedisPort           = 6379
+	PrometheusPort      = 9090
+	GrafanaPort         = 3000
+	PrometheusPrefix    = "/prometheus"
+	NginxStatusPort     = 8081
+	DockerDNS           = "127.0.0.11"
+	NginxConfPath       = "/etc/nginx/nginx.conf"
+	NginxWatchPath      = "/usr/local/bin/isl-nginx-watch.sh"
+	NginxCertPath       = "/etc/nginx/tls/fullchain.pem"
+	NginxKeyPath        = "/etc/nginx/tls/privkey.pem"
+	RedisConfPath       = "/usr/local/etc/redis/redis.conf"
+	RedisDataPath       = "/data"
+	PrometheusConfPath  = "/etc/prometheus/prometheus.yml"
+	PrometheusRulesPath = "/etc/prometheus/rules/isl-alerts.yml"
+	PrometheusDataPath  = "/prometheus"
+	GrafanaDataPath     = "/var/lib/grafana"
+	GrafanaDSPath       = "/etc/grafana/provisioning/datasources/isl.yml"
+	GrafanaProvPath     = "/etc/grafana/provisioning/dashboards/isl.yml"
+	GrafanaDashDir      = "/etc/grafana/dashboards"
+)
+
+// Placement says where the topology runs.
+//
+// Containers (Local=false): replicas are reached by their slot aliases (isl-1:8000 …) through
+// Docker's DNS, files live at the container paths above, and nginx listens on 80/443 inside its
+// container (the host publishes the configured ports).
+//
+// Local (Local=true, `make pilot-local`): every process is on loopback; replicas are the given
+// addresses, and pid files, logs, temp and data directories live under Dir.
+type Placement struct {
+	Local          bool
+	Dir            string   // local only: absolute directory for everything the processes write
+	Upstreams      []string // local only: replica addresses, e.g. 127.0.0.1:8101
+	HTTPPort       int      // local only: nginx HTTP port (0 = isl:httpPort)
+	HTTPSPort      int      // local only: nginx HTTPS port (0 = isl:httpsPort)
+	TLS            *bool    // local only: override isl:tls
+	TLSCertFile    string   // local only: certificate path (default isl:tlsCertFile)
+	TLSKeyFile     string   // local only: key path (default isl:tlsKeyFile)
+	RedisPort      int      // local only: Redis port (0 = 6379)
+	PrometheusAddr string   // local only: Prometheus listen address (default 127.0.0.1:9090)
+}
+
+// Bundle is the resolved parameters of every rendered file of one stack and placement.
+type Bundle struct {
+	Config         Config
+	Placement      Placement
+	Nginx          NginxParams
+	Watch          WatchParams // containers only
+	Redis          RedisParams // Password is filled in at render time (it is a secret)
+	Prometheus     PrometheusParams
+	PrometheusArgs []string
+	Alerts         AlertParams
+	Grafana        GrafanaParams // containers only
+}
+
+// NonIdempotentPaths are the routes that change stored state in a way a second delivery would
+// change again, so nginx never re-sends them to another replica once they reached one.
+func NonIdempotentPaths(apiPrefix string) []string {
+	return []string{apiPrefix + "/preferences/update"}
+}
+
+// Build resolves the render parameters of a stack for a placement.
+func Build(cfg Config, pl Placement) (Bundle, error) {
+	b := Bundle{Config: cfg, Placement: pl}
+	origin := fmt.Sprintf("stack %s, tier %s", cfg.Stack, cfg.Tier)
+	slots := cfg.ReplicaSlots()
+	if len(slots) == 0 {
+		return b, fmt.Errorf("build topology: no replicas")
+	}
+	var upstreams []string
+	tls := cfg.Nginx.TLS
+	cert, key := NginxCertPath, NginxKeyPath
+	httpListen, httpsListen := "80", "443"
+	httpsPublic := cfg.Nginx.HTTPSPort
+	redisPort := RedisPort
+	promAddr := net.JoinHostPort(PrometheusAlias, strconv.Itoa(PrometheusPort))
+	promListen := "0.0.0.0:" + strconv.Itoa(PrometheusPort)
+	promSelf := "localhost:" + strconv.Itoa(PrometheusPort)
+	if pl.Local {
+		if !filepath.IsAbs(pl.Dir) {
+			return b, fmt.Errorf("build topology: local placement needs an absolute directory (got %q)", pl.Dir)
+		}
+		if len(pl.Upstreams) == 0 {
+			return b, fmt.Errorf("build topology: local placement needs the replica addresses")
+		}
+		upstreams = append(upstreams, pl.Upstreams...)
+		if pl.TLS != nil {
+			tls = *pl.TLS
+		}
+		cert, key = cfg.Nginx.TLSCertFile, cfg.Nginx.TLSKeyFile
+		if pl.TLSCertFile != "" {
+			cert = pl.TLSCertFile
+		}
+		if pl.TLSKeyFile != "" {
+			key = pl.TLSKeyFile
+		}
+		hp, sp := cfg.Nginx.HTTPPort, cfg.Nginx.HTTPSPort
+		if pl.HTTPPort != 0 {
+			hp = pl.HTTPPort
+		}
+		if pl.HTTPSPort != 0 {
+			sp = pl.HTTPSPort
+		}
+		httpListen, httpsListen, httpsPublic = "127.0.0.1:"+strconv.Itoa(hp), "127.0.0.1:"+strconv.Itoa(sp), sp
+		if pl.RedisPort != 0 {
+			redisPort = pl.RedisPort
+		}
+		promAddr = "127.0.0.1:9090"
+		if pl.PrometheusAddr != "" {
+			promAddr = pl.PrometheusAddr
+		}
+		promListen, promSelf = promAddr, promAddr
+	} else {
+		for _, s := range slots {
+			upstreams = append(upstreams, net.JoinHostPort(s, strconv.Itoa(cfg.Service.Port)))
+		}
+	}
+
+	b.Nginx = NginxParams{
+		Origin: origin, WorkerProcesses: "auto",
+		ServerName: cfg.Nginx.PublicHost, HTTPListen: httpListen, HTTPSListen: httpsListen, HTTPSPort: httpsPublic,
+		TLS: tls, TLSCertFile: cert, TLSKeyFile: key,
+		Upstreams: upstreams, MaxFails: 3, FailTimeout: "30s",
+		ProxyConnectTimeout: cfg.Nginx.ProxyConnectTimeout, ProxySendTimeout: cfg.Nginx.ProxyReadTimeout,
+		ProxyReadTimeout: cfg.Nginx.ProxyReadTimeout, NextUpstreamTries: 3,
+		ClientMaxBodySize: cfg.Nginx.ClientMaxBodySize, AdminAllow: cfg.Nginx.AdminAllow,
+		NonIdempotentPaths: NonIdempotentPaths(cfg.Service.APIPrefix),
+		PrometheusAddr:     promAddr,
+	}
+	if pl.Local {
+		d := pl.Dir
+		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog = path.Join(d, "nginx.pid"), path.Join(d, "nginx-error.log"), path.Join(d, "nginx-access.log")
+		b.Nginx.TempDir = path.Join(d, "nginx-temp")
+	} else {
+		b.Nginx.User = "nginx"
+		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog, b.Nginx.TempDir = "/var/run/nginx.pid", "/dev/stderr", "/dev/stdout", "/var/cache/nginx"
+		b.Nginx.Resolver = DockerDNS
+		b.Nginx.StatusListen = "127.0.0.1:" + strconv.Itoa(NginxStatusPort)
+		b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
+		b.Watch = WatchParams{Origin: origin, Hosts: slots, IntervalSeconds: 2}
+	}
+
+	b.Redis = RedisParams{Origin: origin, Bind: "0.0.0.0", Port: redisPort, Dir: RedisDataPath,
+		AppendFsync: cfg.Redis.AppendFsync, MaxMemoryMB: cfg.Redis.MaxMemoryMB, MaxMemoryPolicy: cfg.Redis.MaxMemoryPolicy}
+	if pl.Local {
+		b.Redis.Bind, b.Redis.Dir, b.Redis.PidFile = "127.0.0.1", path.Join(pl.Dir, "redis-data"), path.Join(pl.Dir, "redis.pid")
+		b.Redis.LogFile = path.Join(pl.Dir, "redis.log")
+	}
+
+	rules := PrometheusRulesPath
+	if pl.Local {
+		rules = path.Join(pl.Dir, "isl-alerts.yml")
+	}
+	b.Prometheus = PrometheusParams{Origin: origin, Stack: cfg.Stack, ScrapeInterval: cfg.Prometheus.ScrapeInterval,
+		EvaluationInterval: cfg.Prometheus.ScrapeInterval, RuleFiles: []string{rules}, Targets: upstreams,
+		SelfAddr: promSelf, SelfMetricsPath: PrometheusPrefix + "/metrics"}
+	conf, data := PrometheusConfPath, PrometheusDataPath
+	if pl.Local {
+		conf, data = path.Join(pl.Dir, "prometheus.yml"), path.Join(pl.Dir, "prometheus-data")
+	}
+	b.PrometheusArgs = []string{
+		"--config.file=" + conf,
+		"--storage.tsdb.path=" + data,
+		"--storage.tsdb.retention.time=" + cfg.Prometheus.Retention,
+		"--web.listen-address=" + promListen,
+		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
+		"--web.enable-lifecycle",
+	}
+	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	if !pl.Local {
+		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
+			ScrapeInterval: cfg.Prometheus.ScrapeInterval, DashboardsDir: GrafanaDashDir}
+	}
+	return b, nil
+}
+
+// File is one rendered file.
+type File struct {
+	Name    string // logical name, also the file name in a local render
+	Path    string // where it goes: a container path, or the local path
+	Content []byte
+	Secret  bool // contains a secret (redis.conf)
+	Mode    string
+}
+
+// Files renders every file of the bundle. redisPassword is the plaintext Redis password.
+func (b Bundle) Files(redisPassword string) ([]File, error) {
+	var out []File
+	add := func(name, containerPath string, content []byte, secret bool, mode string) {
+		p := containerPath
+		if b.Placement.Local {
+			p = path.Join(b.Placement.Dir, name)
+		}
+		out = append(out, File{Name: name, Path: p, Content: content, Secret: secret, Mode: mode})
+	}
+	nginx, err := RenderNginx(b.Nginx)
+	if err != nil {
+		return nil, err
+	}
+	add("nginx.conf", NginxConfPath, nginx, false, "0644")
+	if !b.Placement.Local {
+		w, err := RenderNginxWatch(b.Watch)
+		if err != nil {
+			return nil, err
+		}
+		add("nginx-watch.sh", NginxWatchPath, w, false, "0755")
+	}
+	rp := b.Redis
+	rp.Password = redisPassword
+	redis, err := RenderRedis(rp)
+	if err != nil {
+		return nil, err
+	}
+	add("redis.conf", RedisConfPath, redis, true, "0600")
+	prom, err := RenderPrometheus(b.Prometheus)
+	if err != nil {
+		return nil, err
+	}
+	add("prometheus.yml", PrometheusConfPath, prom, false, "0644")
+	rules, err := RenderAlertRules(b.Alerts)
+	if err != nil {
+		return nil, err
+	}
+	add("isl-alerts.yml", PrometheusRulesPath, rules, false, "0644")
+	if !b.Placement.Local {
+		gf, err := GrafanaFiles(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gf...)
+	}
+	return out, nil
+}
+
+// GrafanaFiles renders Grafana's provisioning files and dashboards (container paths).
+func GrafanaFiles(b Bundle) ([]File, error) {
+	var out []File
+	ds, err := RenderGrafanaDatasource(b.Grafana)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Name: "grafana-datasource.yml", Path: GrafanaDSPath, Content: ds, Mode: "0644"})
+	prov, err := RenderGrafanaDashboards(b.Grafana)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Name: "grafana-dashboards.yml", Path: GrafanaProvPath, Content: prov, Mode: "0644"})
+	dashes, err := monitoring.Dashboards()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(dashes))
+	for n := range dashes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, File{Name: n, Path: path.Join(GrafanaDashDir, n), Content: dashes[n], Mode: "0644"})
+	}
+	return out, nil
+}
+
+// File returns the rendered file with the given logical name.
+func FindFile(files []File, name string) (File, bool) {
+	for _, f := range files {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return File{}, false
+}
+
+// UpstreamServers extracts the `server` addresses of the isl_backend upstream from a rendered
+// nginx.conf (used by tests and the diff to check that nginx lists exactly the replicas).
+func UpstreamServers(nginxConf []byte) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(string(nginxConf), "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "upstream isl_backend"):
+			in = true
+		case in && t == "}":
+			return out
+		case in && strings.HasPrefix(t, "server "):
+			out = append(out, strings.Fields(t)[1])
+		}
+	}
+	return out
+}
+
+// ScrapeTargets extracts the targets of the isl job from a rendered prometheus.yml.
+func ScrapeTargets(promYML []byte) []string {
+	var out []string
+	in, inTargets := false, false
+	for _, l := range strings.Split(string(promYML), "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "- job_name:"):
+			in = t == "- job_name: isl"
+			inTargets = false
+		case in && t == "- targets:":
+			inTargets = true
+		case in && inTargets && strings.HasPrefix(t, "- "):
+			v, err := strconv.Unquote(strings.TrimPrefix(t, "- "))
+			if err == nil {
+				out = append(out, v)
+			}
+		case in && inTargets && t != "":
+			inTargets = false
+		}
+	}
+	return out
+}
