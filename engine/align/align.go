@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 )
 
 // Limits (R15).
@@ -17,13 +18,10 @@ const (
 	MaxOptions      = 50
 )
 
-// InputError is a semantic input error; the service maps it to a 400 validation_error.
-type InputError struct{ Msg string }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
-
-func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
+var inputErr = report.Inputf
 
 // Perspective is one stakeholder's view.
 type Perspective struct {
@@ -89,12 +87,8 @@ type Recommendation struct {
 	NextSteps  []string `json:"next_steps"`
 }
 
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // Check applies the semantic checks (R14, R15) in a fixed order; the first failure wins.
 func Check(req Request) error {

@@ -3,6 +3,8 @@ package dag
 import (
 	"fmt"
 	"strings"
+
+	"github.com/olumi/isl/engine/report"
 )
 
 // Status values (§2 causal status).
@@ -64,13 +66,8 @@ type Issue struct {
 	SuggestedAction string   `json:"suggested_action"`
 }
 
-// Explanation is the §2 Explanation.
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // Result is the identification result, shaped like the §3 response (json tags = contract names)
 // plus engine-only fields the service may render or drop.

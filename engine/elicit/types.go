@@ -1,19 +1,16 @@
 package elicit
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 )
 
-// InputError is a semantic input error; the service maps it to a 400 validation_error.
-type InputError struct{ Msg string }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
-
-func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
+var inputErr = report.Inputf
 
 // Limits (R15).
 const (
@@ -65,13 +62,8 @@ type IssuedQuery struct {
 	Coef jsonv.Map[float64] `json:"coef"`
 }
 
-// Explanation is the contract's Explanation.
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // Strategy is the query strategy block of /elicit.
 type Strategy struct {

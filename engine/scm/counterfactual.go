@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 )
 
 // Result mirrors the §4 response body (field names and order as in the contract).
@@ -72,12 +73,8 @@ type Assumption struct {
 	Recommendation string  `json:"recommendation"`
 }
 
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // Perturbation factors for the robustness analysis (R8).
 var perturbFactors = [2]float64{0.7, 1.3}

@@ -5,14 +5,12 @@ import (
 	"math/rand/v2"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// InputError is a semantic input error whose message is the contract text (→ 400 validation_error).
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
 // ComputationError is the one 400 of §4.2 whose error_code is `computation_error`: the model
 // produced non-finite outcome values.

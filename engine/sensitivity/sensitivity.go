@@ -32,19 +32,17 @@ import (
 	"strings"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 	"github.com/olumi/isl/engine/scm"
 )
 
 // Limits (R15).
 const MaxAssumptions = 100
 
-// InputError is a semantic input error; the service maps it to a 400 validation_error.
-type InputError struct{ Msg string }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
-
-func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
+var inputErr = report.Inputf
 
 // Assumption is one request assumption. VariationRange is nil for null/absent.
 type Assumption struct {
@@ -139,12 +137,8 @@ type ModelRun struct {
 	Runs              int     `json:"runs"`
 }
 
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // Check applies the semantic checks (R14, R15) in order.
 func Check(req Request) error {

@@ -27,13 +27,11 @@ import (
 
 	"github.com/olumi/isl/engine/elicit"
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 )
 
-// InputError is a semantic input error; the service maps it to a 400 validation_error.
-type InputError struct{ Msg string }
-
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
 // Concepts in the contract's order with their descriptions (§7).
 var Concepts = []struct{ Key, Description string }{

@@ -35,6 +35,7 @@ import (
 
 	"github.com/olumi/isl/engine/dag"
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/engine/report"
 )
 
 // Limits (R15).
@@ -53,13 +54,10 @@ const (
 	MsgInvalidModel = "Invalid structural_model"
 )
 
-// InputError is a semantic input error; the service maps it to a 400 validation_error.
-type InputError struct{ Msg string }
+// InputError is a semantic input error (→ 400 validation_error with its message).
+type InputError = report.InputError
 
-func (e *InputError) Error() string      { return e.Msg }
-func (e *InputError) InputError() string { return e.Msg }
-
-func inputErr(format string, a ...any) error { return &InputError{Msg: fmt.Sprintf(format, a...)} }
+var inputErr = report.Inputf
 
 // Request is the /validation/validate body after schema checks. A zero Value (Kind
 // Null) stands for an absent or null member.
@@ -113,12 +111,8 @@ type BestPractice struct {
 	Description string `json:"description"`
 }
 
-type Explanation struct {
-	Summary        string   `json:"summary"`
-	Reasoning      string   `json:"reasoning"`
-	TechnicalBasis string   `json:"technical_basis"`
-	Assumptions    []string `json:"assumptions"`
-}
+// Explanation is the contract's explanation object.
+type Explanation = report.Explanation
 
 // ImplicationSet lists the DAG's testable implications. Count is the number of
 // non-adjacent pairs (each has exactly one listed implication); Implications holds the
