@@ -65,5 +65,27 @@ TO   ?= pilot
 diff:
 	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO)
 
+## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
+PILOT_DIR ?= .pilot-local
+pilot-local:
+	$(GO) run ./stacks/cmd/pilot-local up --dir $(PILOT_DIR)
+
+## pilot-local-down: stop everything pilot-local started (by PID); PURGE=1 also deletes .pilot-local/
+pilot-local-down:
+	$(GO) run ./stacks/cmd/pilot-local down --dir $(PILOT_DIR) $(if $(PURGE),--purge)
+
+## bench-load: SLO load test, e.g. make bench-load HOST=https://isl.example.com KEY=… [CONCURRENCY=100 DURATION=60s]
+HOST        ?= $(ISL_HOST)
+KEY         ?= $(ISL_API_KEY)
+CONCURRENCY ?= 10
+DURATION    ?= 30s
+bench-load:
+	$(GO) run ./benchmarks/cmd/isl-load --host $(HOST) --api-key "$(KEY)" --concurrency $(CONCURRENCY) \
+	  --duration $(DURATION) $(if $(filter true,$(ISL_INSECURE)),--insecure) $(if $(JSON),--json $(JSON)) $(ARGS)
+
+## integration: the black-box contract suite against a deployed ISL, e.g. make integration HOST=https://… KEY=…
+integration:
+	ISL_HOST=$(HOST) ISL_API_KEY="$(KEY)" $(GO) test -count=1 -v ./benchmarks/integration/
+
 clean:
 	rm -rf $(BIN)

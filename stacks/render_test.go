@@ -135,8 +135,11 @@ func TestNginxConfig(t *testing.T) {
 				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
-				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
-				"location = /api/v1/preferences/update {", "proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+			if strings.Contains(text, "location = /api/v1/preferences/update") || strings.Count(text, "proxy_next_upstream ") != 1 {
+				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")
+			}
 			if tier == Pilot {
 				mustContain(t, text, "listen 443 ssl;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
 					"ssl_certificate "+NginxCertPath+";")
@@ -226,7 +229,7 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer stopNginx(cmd)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, base+"/health", &stderr)
 
@@ -292,7 +295,7 @@ func TestNginxTLSRedirect(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	defer stopNginx(cmd)
 	client := &http.Client{
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -771,5 +774,19 @@ func TestPrometheusServesLocalRender(t *testing.T) {
 		if r.Status != "success" {
 			t.Errorf("dashboard panel %q: %s: %s", q.Panel, q.Expr, r.Error)
 		}
+	}
+}
+
+// stopNginx shuts nginx down through its master (SIGTERM makes it stop its workers too). SIGKILL
+// would orphan the workers, which keep running and holding the listening socket.
+func stopNginx(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
 	}
 }

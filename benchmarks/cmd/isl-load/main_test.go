@@ -1,0 +1,42 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestExitStatus: 0 when the verdict passes (and --json is written), 1 when it fails, 2 on usage
+// errors. Loopback only.
+func TestExitStatus(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"queries":[{"id":"query_000_x"}]}`))
+	}))
+	defer ok.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
+	defer broken.Close()
+	out := filepath.Join(t.TempDir(), "r.json")
+	if code := run([]string{"--host", ok.URL, "--duration", "200ms", "--concurrency", "2", "--quiet", "--json", out}); code != 0 {
+		t.Fatalf("passing run exit %d", code)
+	}
+	var rep struct {
+		Requests int                 `json:"requests"`
+		Verdict  struct{ Pass bool } `json:"verdict"`
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || json.Unmarshal(b, &rep) != nil || rep.Requests == 0 || !rep.Verdict.Pass {
+		t.Fatalf("json %s %v", b, err)
+	}
+	if code := run([]string{"--host", broken.URL, "--duration", "200ms", "--concurrency", "1", "--quiet", "--endpoint", "health"}); code != 1 {
+		t.Fatalf("failing run exit %d", code)
+	}
+	if code := run([]string{"--host", "ftp://x", "--quiet"}); code != 2 {
+		t.Fatalf("bad host exit %d", code)
+	}
+	if code := run([]string{"--nope"}); code != 2 {
+		t.Fatalf("bad flag exit %d", code)
+	}
+}

@@ -1,0 +1,54 @@
+package payloads
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestBodiesAreJSONObjects(t *testing.T) {
+	for _, e := range All() {
+		t.Run(e.Name, func(t *testing.T) {
+			b := e.Body()
+			if e.File == "" {
+				if b != nil {
+					t.Fatalf("bodiless endpoint has a body")
+				}
+				return
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("%s: %v", e.File, err)
+			}
+			if !strings.HasPrefix(e.Path, "/api/v1/") {
+				t.Fatalf("path %s", e.Path)
+			}
+		})
+	}
+}
+
+func TestElicitAndUpdateBodies(t *testing.T) {
+	var m map[string]any
+	if err := json.Unmarshal(ElicitBody(`vu"7`), &m); err != nil || m["user_id"] != `vu"7` || m["num_queries"] != 5.0 {
+		t.Fatalf("elicit body %v %v", m, err)
+	}
+	if err := json.Unmarshal(UpdateBody("u", "query_001_abc", "B"), &m); err != nil || m["query_id"] != "query_001_abc" || m["response"] != "B" {
+		t.Fatalf("update body %v %v", m, err)
+	}
+}
+
+func TestFirstQueryID(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"queries":[{"id":"query_006_5fbb49d3"},{"id":"x"}]}`: "query_006_5fbb49d3",
+		`{"next_queries":[{"id":"query_001_aa"}]}`:             "query_001_aa",
+	} {
+		if got, err := FirstQueryID([]byte(in)); err != nil || got != want {
+			t.Errorf("%s: %q %v", in, got, err)
+		}
+	}
+	for _, in := range []string{`{}`, `{"queries":[]}`, `not json`, `{"queries":[{"id":""}]}`} {
+		if _, err := FirstQueryID([]byte(in)); err == nil {
+			t.Errorf("%s: want error", in)
+		}
+	}
+}

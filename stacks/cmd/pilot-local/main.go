@@ -1,0 +1,126 @@
+// Command pilot-local runs a stack's topology (default: pilot) as loopback processes on the files
+// the Pulumi program renders: redis-server (password, AOF), the ISL replicas, nginx (TLS with a
+// self-signed certificate when the tier wants TLS) and Prometheus with the alert rules.
+//
+//	pilot-local up      [--dir .pilot-local] [--stack pilot] [--base-port 0] [--rate-limit N] [--isl-bin PATH]
+//	pilot-local down    [--dir …] [--purge]
+//	pilot-local status  [--dir …]
+//	pilot-local stop    NAME [--signal TERM|KILL]   (NAME: redis, isl-1…isl-N, nginx, prometheus)
+//	pilot-local start   NAME
+//	pilot-local env     [--dir …]                     shell exports for isl-load / make integration
+//	pilot-local queries                               the dashboards' PromQL, as JSON (for live checks)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/olumi/isl/monitoring"
+	"github.com/olumi/isl/stacks/pilotlocal"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+const usage = "usage: pilot-local up|down|status|stop NAME|start NAME|env|queries [flags]"
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	var name string
+	if (cmd == "stop" || cmd == "start") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("pilot-local "+cmd, flag.ContinueOnError)
+	dir := fs.String("dir", ".pilot-local", "state directory (rendered files, data, logs, state.json)")
+	var o pilotlocal.Options
+	fs.StringVar(&o.Stack, "stack", "pilot", "stack whose Pulumi.<stack>.yaml to run")
+	fs.StringVar(&o.ISLBinary, "isl-bin", "", "prebuilt isl binary (default: go build ./service/cmd/isl)")
+	fs.IntVar(&o.BasePort, "base-port", 0, "first port to try (0 = ephemeral ports)")
+	fs.IntVar(&o.RateLimit, "rate-limit", 1_000_000, "RATE_LIMIT_PER_MINUTE for the replicas (-1 = the stack's value)")
+	fs.StringVar(&o.ScrapeInterval, "scrape-interval", "1s", "Prometheus scrape and rule evaluation interval")
+	timeout := fs.Duration("timeout", 30*time.Second, "readiness timeout per component")
+	sig := fs.String("signal", "TERM", "stop: TERM (graceful) or KILL")
+	purge := fs.Bool("purge", false, "down: also delete the state directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (cmd == "stop" || cmd == "start") && name == "" {
+		if name = fs.Arg(0); name == "" {
+			fmt.Fprintf(os.Stderr, "pilot-local %s: which component? (redis, isl-1…, nginx, prometheus)\n", cmd)
+			return 2
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fail := func(err error) int { fmt.Fprintf(os.Stderr, "pilot-local %s: %v\n", cmd, err); return 1 }
+
+	switch cmd {
+	case "up":
+		o.Dir, o.ReadyTimeout, o.Log = *dir, *timeout, os.Stderr
+		st, err := pilotlocal.Up(ctx, o)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Print(pilotlocal.Summary(st))
+		return 0
+	case "queries":
+		qs, err := monitoring.DashboardQueries()
+		if err != nil {
+			return fail(err)
+		}
+		b, _ := json.MarshalIndent(qs, "", "  ")
+		fmt.Println(string(b))
+		return 0
+	}
+	st, err := pilotlocal.Load(*dir)
+	if err != nil {
+		return fail(err)
+	}
+	switch cmd {
+	case "down":
+		if err := pilotlocal.Down(st, os.Stderr); err != nil {
+			return fail(err)
+		}
+		if *purge {
+			if err := os.RemoveAll(st.Dir); err != nil {
+				return fail(err)
+			}
+		}
+		fmt.Println("pilot-local is down")
+	case "status":
+		if !pilotlocal.Status(ctx, st, os.Stdout) {
+			return 1
+		}
+	case "stop":
+		s, ok := pilotlocal.Signals[strings.ToUpper(strings.TrimPrefix(*sig, "SIG"))]
+		if !ok {
+			return fail(fmt.Errorf("--signal %q: want TERM, KILL or INT", *sig))
+		}
+		if err := pilotlocal.Stop(st, name, s); err != nil {
+			return fail(err)
+		}
+	case "start":
+		if err := pilotlocal.Start(ctx, st, name, *timeout); err != nil {
+			return fail(err)
+		}
+	case "env":
+		fmt.Printf("export ISL_HOST=%s\nexport ISL_API_KEY=%s\n", st.Endpoint, st.APIKey)
+		if st.TLS {
+			fmt.Println("export ISL_INSECURE=true")
+		}
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	return 0
+}
