@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/internal/redistest"
 )
 
 func testConfig(t *testing.T, kv map[string]string) config.Config {
@@ -127,4 +128,47 @@ func TestRedisConfiguredButDownIsDegradedNotDead(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status":"degraded"`) || !strings.Contains(string(b), `"disconnected"`) {
 		t.Fatalf("health with Redis down: %d %s", resp.StatusCode, b)
 	}
+}
+
+// With a real Redis the app feeds the store metrics (R10) and reports the dependency as connected.
+func TestRedisMetricsAreFed(t *testing.T) {
+	srv := redistest.Start(t)
+	host, port, _ := net.SplitHostPort(srv.Addr)
+	url, _ := start(t, testConfig(t, map[string]string{"REDIS_HOST": host, "REDIS_PORT": port, "REDIS_PASSWORD": srv.Password}))
+	body := `{"user_id":"metrics-user","context":{"domain":"general","variables":["a","b"]},"num_queries":2}`
+	resp, err := http.Post(url+"/api/v1/preferences/elicit", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("elicit: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := string(b)
+		if strings.Contains(m, "\nisl_redis_connected 1") && strings.Contains(m, `isl_redis_operations_total{operation="put_query",status="success"}`) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("store metrics not fed:\n%s", grep(m, "isl_redis"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
