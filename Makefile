@@ -12,12 +12,12 @@ PORT  ?= 8000
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
 run:
-	cd service && PORT=$(PORT) $(GO) run ./cmd/isl
+	cd service && GOWORK=off PORT=$(PORT) $(GO) run ./cmd/isl
 
 ## build: the service binary (static) into bin/
 build:
 	mkdir -p $(BIN)
-	cd service && CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/isl ./cmd/isl
+	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/isl ./cmd/isl
 
 ## test: every module's tests, including real redis-server/nginx/promtool checks and the
 ## Dockerfile build-stage replay (set CI=true to turn missing binaries into failures)
