@@ -293,6 +293,13 @@ func (c Config) Validate(mode Strictness) error {
 		if s.Env != "production" {
 			bad("isl:env", "must be production on %s (got %q)", c.Tier, s.Env)
 		}
+		// A floating reference (no tag, or :latest) would change what runs on the next pull, untested.
+		for key, ref := range map[string]string{"isl:redisImage": c.Redis.Image, "isl:nginxImage": c.Nginx.Image,
+			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image} {
+			if ref != "" && !PinnedImage(ref) {
+				bad(key, "pin the image on %s with a version tag or a digest (got %q)", c.Tier, ref)
+			}
+		}
 	} else {
 		checkPort("isl:replicaHostPortBase", s.HostPortBase, true)
 		if s.HostPortBase != 0 && s.HostPortBase+s.Replicas-1 > 65535 {
@@ -384,6 +391,17 @@ func sortErrs(errs []error) {
 }
 
 var safeHost = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// PinnedImage reports whether an image reference names a fixed version: a digest (…@sha256:…) or a
+// tag other than "latest" ("redis:7.2-alpine"; a registry port such as "host:5000/isl" is no tag).
+func PinnedImage(ref string) bool {
+	if strings.Contains(ref, "@sha256:") {
+		return true
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	i := strings.LastIndex(name, ":")
+	return i >= 0 && i < len(name)-1 && name[i+1:] != "latest"
+}
 
 // ReplicaSlots names the replica slots: isl-1 … isl-N. A slot name is both the Pulumi resource name
 // of the replica and its stable network alias.

@@ -142,6 +142,10 @@ func TestBadConfigRejected(t *testing.T) {
 		{"typo key", "dev", "isl:replica", "2", "isl:replica: unknown setting (typo?)"},
 		{"unsafe host", "dev", "isl:publicHost", "a;b", "isl:publicHost: not a host name"},
 		{"bad tier", "dev", "isl:tier", "prod", "isl:tier: must be one of dev, staging, pilot"},
+		{"untagged redis on pilot", "pilot", "isl:redisImage", "redis", "isl:redisImage: pin the image on pilot"},
+		{"latest nginx on staging", "staging", "isl:nginxImage", "nginx:latest", "isl:nginxImage: pin the image on staging"},
+		{"registry port is no tag", "pilot", "isl:grafanaImage", "registry.local:5000/grafana", "isl:grafanaImage: pin the image on pilot"},
+		{"rollback image without tag", "pilot", "isl:image", "ghcr.io/olumi/isl", "isl:image: pin the image on pilot"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -180,6 +184,17 @@ func TestBadConfigRejected(t *testing.T) {
 			t.Fatalf("error = %v", err)
 		}
 	})
+}
+
+func TestPinnedImage(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"redis:7.2-alpine": true, "prom/prometheus:v2.53.2": true, "registry.local:5000/isl:c-1a2b3c": true,
+		"redis@sha256:0123abcd": true, "redis": false, "redis:latest": false, "registry.local:5000/isl": false, "redis:": false,
+	} {
+		if got := PinnedImage(ref); got != want {
+			t.Errorf("PinnedImage(%q) = %v, want %v", ref, got, want)
+		}
+	}
 }
 
 func TestTierOf(t *testing.T) {

@@ -5,6 +5,7 @@ package align
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -213,42 +214,89 @@ func commonGround(ps []Perspective) CommonGround {
 	return CommonGround{SharedGoals: goals, SharedConstraints: cons, AgreementLevel: agreement}
 }
 
-// attrIndex is an option's attributes pre-split into words for matching.
+// attrIndex is an option's attributes pre-split into words for matching, with an index from each
+// word to where it occurs, so a priority is checked against the occurrences of its rarest word
+// instead of by scanning every attribute (hostile requests with thousands of priorities and
+// attributes stay fast), and a memo of the phrases already checked.
 type attrIndex struct {
-	names  [][]string
-	values [][]string
+	texts [][]string          // attribute names and value texts
+	occ   map[string][]wordAt // word -> occurrences
+	memo  map[string]bool     // phrase key -> matched
 }
 
-func indexAttributes(attrs jsonv.Map[jsonv.Value]) attrIndex {
-	var ix attrIndex
+type wordAt struct{ text, pos int }
+
+func indexAttributes(attrs jsonv.Map[jsonv.Value]) *attrIndex {
+	ix := &attrIndex{occ: map[string][]wordAt{}, memo: map[string]bool{}}
 	for _, e := range attrs {
-		ix.names = append(ix.names, words(e.Key))
-		ix.values = append(ix.values, words(valueText(e.Value)))
+		ix.texts = append(ix.texts, words(e.Key), words(valueText(e.Value)))
+	}
+	for t, ws := range ix.texts {
+		for p, w := range ws {
+			ix.occ[w] = append(ix.occ[w], wordAt{t, p})
+		}
 	}
 	return ix
 }
 
-func (ix attrIndex) matches(priority []string) bool {
-	for i := range ix.names {
-		if containsSeq(ix.names[i], priority) || containsSeq(ix.values[i], priority) {
-			return true
-		}
-	}
-	return false
+// phrase is a priority split into words once per request; key identifies the word sequence.
+type phrase struct {
+	words []string
+	key   string
 }
 
-// satisfaction is 100·matched/len(priorities) (50 when a role states no priorities).
-func satisfaction(p Perspective, ix attrIndex) float64 {
-	if len(p.Priorities) == 0 {
+func newPhrase(s string) phrase {
+	w := words(s)
+	return phrase{words: w, key: strings.Join(w, "\x00")}
+}
+
+// matches reports whether the priority's words occur contiguously in one attribute name or value
+// (the same answer as containsSeq over every text).
+func (ix *attrIndex) matches(ph phrase) bool {
+	priority, key := ph.words, ph.key
+	if len(priority) == 0 {
+		return false
+	}
+	if m, ok := ix.memo[key]; ok {
+		return m
+	}
+	rare := -1
+	for j, w := range priority {
+		n := len(ix.occ[w])
+		if n == 0 {
+			ix.memo[key] = false
+			return false
+		}
+		if rare < 0 || n < len(ix.occ[priority[rare]]) {
+			rare = j
+		}
+	}
+	m := false
+	for _, at := range ix.occ[priority[rare]] {
+		start := at.pos - rare
+		text := ix.texts[at.text]
+		if start >= 0 && start+len(priority) <= len(text) && slices.Equal(text[start:start+len(priority)], priority) {
+			m = true
+			break
+		}
+	}
+	ix.memo[key] = m
+	return m
+}
+
+// satisfaction is 100·matched/len(priorities) (50 when a role states no priorities); pw holds the
+// priorities' words.
+func satisfaction(pw []phrase, ix *attrIndex) float64 {
+	if len(pw) == 0 {
 		return 50.0
 	}
 	m := 0
-	for _, pr := range p.Priorities {
-		if ix.matches(words(pr)) {
+	for _, w := range pw {
+		if ix.matches(w) {
 			m++
 		}
 	}
-	return float64(m) / float64(len(p.Priorities)) * 100
+	return float64(m) / float64(len(pw)) * 100
 }
 
 func contains(xs []string, x string) bool {
@@ -277,17 +325,24 @@ func tradeoffFor(role string, attrs jsonv.Map[jsonv.Value]) Tradeoff {
 
 func analyseOptions(ps []Perspective, os []Option) []AlignedOption {
 	out := make([]AlignedOption, 0, len(os))
+	pw := make([][]phrase, len(ps))
+	for i, p := range ps {
+		pw[i] = make([]phrase, len(p.Priorities))
+		for k, pr := range p.Priorities {
+			pw[i][k] = newPhrase(pr)
+		}
+	}
 	for _, o := range os {
 		ix := indexAttributes(o.Attributes)
 		ao := AlignedOption{Option: o.ID, SatisfiesRoles: []string{}, Tradeoffs: []Tradeoff{}}
 		total := 0.0
-		for _, p := range ps {
+		for i, p := range ps {
 			if p.PreferredOptions != nil && contains(p.PreferredOptions, o.ID) {
 				ao.SatisfiesRoles = append(ao.SatisfiesRoles, p.Role)
 				total += 100
 				continue
 			}
-			s := satisfaction(p, ix)
+			s := satisfaction(pw[i], ix)
 			total += s
 			if s >= 60 {
 				ao.SatisfiesRoles = append(ao.SatisfiesRoles, p.Role)
@@ -310,13 +365,13 @@ func analyseOptions(ps []Perspective, os []Option) []AlignedOption {
 }
 
 // conflictingTerms are the contract's opposed priority themes.
-var conflictingTerms = [][2]string{{"speed", "quality"}, {"cost", "features"}, {"innovation", "stability"}}
+var conflictingTerms = [...][2]string{{"speed", "quality"}, {"cost", "features"}, {"innovation", "stability"}}
 
-// mentions reports whether any priority contains the term as a word (plural-folded).
-func mentions(priorities []string, term string) bool {
+// mentions reports whether any priority (as words) contains the term as a word (plural-folded).
+func mentions(priorities [][]string, term string) bool {
 	t := words(term)
 	for _, p := range priorities {
-		if containsSeq(words(p), t) {
+		if containsSeq(p, t) {
 			return true
 		}
 	}
@@ -337,6 +392,17 @@ func setMinus(a, b []string) bool {
 // first theme first, so the pair always reads "A-holder vs B-holder".
 func findConflicts(ps []Perspective) []Conflict {
 	out := []Conflict{}
+	// has[i][k][0|1]: perspective i mentions theme k's first|second term (computed once, not per pair).
+	has := make([][len(conflictingTerms)][2]bool, len(ps))
+	for i, p := range ps {
+		pw := make([][]string, len(p.Priorities))
+		for k, pr := range p.Priorities {
+			pw[k] = words(pr)
+		}
+		for k, tp := range conflictingTerms {
+			has[i][k] = [2]bool{mentions(pw, tp[0]), mentions(pw, tp[1])}
+		}
+	}
 	for i := range ps {
 		for j := i + 1; j < len(ps); j++ {
 			pi, pj := ps[i], ps[j]
@@ -349,13 +415,13 @@ func findConflicts(ps []Perspective) []Conflict {
 					Suggestion: fmt.Sprintf("Find compromise option or sequence: %s's priority first, then %s's", pi.Role, pj.Role),
 				})
 			}
-			for _, tp := range conflictingTerms {
+			for k, tp := range conflictingTerms {
 				a, b := tp[0], tp[1]
 				var between []string
 				switch {
-				case mentions(pi.Priorities, a) && mentions(pj.Priorities, b):
+				case has[i][k][0] && has[j][k][1]:
 					between = []string{pi.Role, pj.Role}
-				case mentions(pj.Priorities, a) && mentions(pi.Priorities, b):
+				case has[j][k][0] && has[i][k][1]:
 					between = []string{pj.Role, pi.Role}
 				default:
 					continue

@@ -480,3 +480,49 @@ func TestReanswerReplaces(t *testing.T) {
 		t.Errorf("latest answer must win")
 	}
 }
+
+// TestHugeBaselines: a baseline near the float64 limit is a 400, never an infinite scenario value
+// (which cannot be encoded and used to surface as a 500); baselines up to MaxBase stay finite.
+func TestHugeBaselines(t *testing.T) {
+	for _, tc := range []struct {
+		constraints string
+		want        string
+	}{
+		{`{"current_x":1.7e308}`, "context.constraints: the baseline of 'x' must be at most 1e+308 in magnitude"},
+		{`{"baseline":{"y":-1.7e308},"minimize":"y"}`, "context.constraints: the baseline of 'y' must be at most 1e+308 in magnitude"},
+		{`{"current_x":1e308,"y":-1e308,"minimize":"y"}`, ""},
+	} {
+		ctx := Context{Domain: "d", Variables: []string{"x", "y"}, Constraints: mustValue(t, tc.constraints)}
+		st, err := Prepare(ctx, nil, nil, 1)
+		if tc.want != "" {
+			var ie interface{ InputError() string }
+			if !errors.As(err, &ie) || ie.InputError() != tc.want {
+				t.Errorf("%s: err = %v, want %q", tc.constraints, err, tc.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.constraints, err)
+		}
+		res := mustElicit(t, st, ctx, MaxQueries)
+		for _, q := range res.Queries {
+			if _, err := json.Marshal(q); err != nil {
+				t.Errorf("%s: query %s cannot be encoded: %v", tc.constraints, q.ID, err)
+			}
+		}
+	}
+}
+
+// TestMaxBaseFitsLevels: every improvement level applied to a baseline of MaxBase stays finite.
+func TestMaxBaseFitsLevels(t *testing.T) {
+	for _, l := range levels {
+		if math.IsInf(MaxBase*(1+math.Max(l.p, l.q)), 0) {
+			t.Errorf("level %+v overflows at MaxBase", l)
+		}
+	}
+	for _, p := range singleLevels {
+		if math.IsInf(MaxBase*(1+p), 0) {
+			t.Errorf("single level %g overflows at MaxBase", p)
+		}
+	}
+}

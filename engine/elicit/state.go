@@ -76,6 +76,9 @@ func Prepare(ctx Context, supplied *Beliefs, stored *State, seed uint32) (*State
 	if err := ValidateContext(ctx); err != nil {
 		return nil, err
 	}
+	if err := validateBases(ctx); err != nil {
+		return nil, err
+	}
 	if supplied != nil {
 		if err := ValidateBeliefs(supplied); err != nil {
 			return nil, err

@@ -16,6 +16,8 @@ var inputErr = report.Inputf
 const (
 	MaxVariables = 50
 	MaxQueries   = 10
+	// MaxBase bounds a baseline's magnitude: improved by the largest level (+40 %) it stays below MaxFloat64.
+	MaxBase = 1e308
 )
 
 // Distribution is the contract's Distribution (§2).
@@ -202,6 +204,19 @@ func ValidateContext(c Context) error {
 	}
 	if _, err := parseDirections(c.Constraints, c.Variables); err != nil {
 		return err
+	}
+	return nil
+}
+
+// validateBases rejects baselines a query cannot be built on: scenario values are the baseline
+// improved by up to 40 %, so a baseline near the float64 limit would overflow to ±Inf, which no
+// JSON response can carry. (Elicitation only: teaching does not build scenarios on baselines.)
+func validateBases(c Context) error {
+	bases := parseBases(c.Constraints, c.Variables)
+	for _, v := range c.Variables {
+		if b, ok := bases[v]; ok && math.Abs(b) > MaxBase {
+			return inputErr("context.constraints: the baseline of '%s' must be at most %g in magnitude", v, MaxBase)
+		}
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ const (
 	TypeGrafana    = "isl:deploy:Grafana"
 )
 
+// Third-party images (RemoteImage) are fed to containers by ImageId, the local image id the
+// provider always reports; RepoDigest is empty for an image that exists only locally.
+
 // Common container settings: every container restarts unless stopped, is health-checked, and
 // `pulumi up` waits for it to be healthy.
 const (
@@ -42,11 +45,23 @@ func logOpts() pulumi.StringMap {
 	return pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("3")}
 }
 
+// hostPort publishes a port on all the host's interfaces: nginx, the public entry.
 func hostPort(internal, external int) docker.ContainerPortArray {
 	if external == 0 {
 		return nil
 	}
 	return docker.ContainerPortArray{docker.ContainerPortArgs{Internal: pulumi.Int(internal), External: pulumi.Int(external)}}
+}
+
+// debugPort publishes a dev-only debugging port (a replica, Redis, Prometheus, Grafana) on the
+// host's loopback only: they bypass nginx, and dev Redis runs with a placeholder password unless
+// one is set, so they must not be reachable from the network.
+func debugPort(internal, external int) docker.ContainerPortArray {
+	if external == 0 {
+		return nil
+	}
+	return docker.ContainerPortArray{docker.ContainerPortArgs{Internal: pulumi.Int(internal), External: pulumi.Int(external),
+		Ip: pulumi.String("127.0.0.1")}}
 }
 
 func upload(path string, content pulumi.StringInput, executable bool) docker.ContainerUploadArgs {
@@ -129,14 +144,14 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 	}).(pulumi.StringOutput)
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-redis", cfg.Stack)),
-		Image:   img.RepoDigest,
+		Image:   img.ImageId,
 		Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.RedisConfPath)},
 		Envs:    pulumi.StringArray{pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password)},
 		Uploads: docker.ContainerUploadArray{upload(stacks.RedisConfPath, pulumi.ToSecret(conf).(pulumi.StringOutput), false)},
 		Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{VolumeName: vol.Name, ContainerPath: pulumi.String(stacks.RedisDataPath)}},
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(stacks.RedisAlias)}}},
-		Ports: hostPort(stacks.RedisPort, cfg.Redis.HostPort),
+		Ports: debugPort(stacks.RedisPort, cfg.Redis.HostPort),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli ping | grep -q PONG")},
 			Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
@@ -210,14 +225,17 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	s := cfg.Service
 	var digest, imageName pulumi.StringOutput
 	if s.Image != "" {
-		// A prebuilt image (rollback to a previous tag, or a CI-built image): pull it.
+		// A prebuilt image (rollback to a previous tag, or a CI-built image): pull it. Containers get
+		// its ImageId, not its RepoDigest: the provider fills RepoDigest only for an image that was
+		// pulled from or pushed to a registry, so for a local-only tag (isl:c-…, the README's
+		// rollback without a registry) it is empty and the replicas would get no image at all.
 		img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
 			Name: pulumi.String(s.Image), KeepLocally: pulumi.Bool(true),
 		}, pulumi.Parent(comp))
 		if err != nil {
 			return nil, err
 		}
-		digest, imageName = img.RepoDigest, pulumi.String(s.Image).ToStringOutput()
+		digest, imageName = img.ImageId, pulumi.String(s.Image).ToStringOutput()
 	} else {
 		repo := s.Repository
 		if s.Registry != "" {
@@ -271,7 +289,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 	for i, slot := range cfg.ReplicaSlots() {
 		ports := docker.ContainerPortArray(nil)
 		if s.HostPortBase != 0 {
-			ports = hostPort(s.Port, s.HostPortBase+i)
+			ports = debugPort(s.Port, s.HostPortBase+i)
 		}
 		ca := &docker.ContainerArgs{
 			// No Name: auto-named <slot>-<hex>, which is what makes replacement create-before-delete.
@@ -297,7 +315,14 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		if s.CPUs != "" {
 			ca.Cpus = pulumi.String(s.CPUs)
 		}
-		c, err := docker.NewContainer(ctx, slot, ca, pulumi.Parent(comp))
+		ropts := []pulumi.ResourceOption{pulumi.Parent(comp)}
+		if len(ports) > 0 {
+			// A published host port (dev only) is held by the old container until it is deleted, so a
+			// create-first replacement fails with "port is already allocated": replace delete-first
+			// (dev accepts the short gap; staging and pilot publish no replica ports).
+			ropts = append(ropts, pulumi.DeleteBeforeReplace(true))
+		}
+		c, err := docker.NewContainer(ctx, slot, ca, ropts...)
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +387,7 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 	}
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
 		Name:        pulumi.String(fmt.Sprintf("isl-%s-nginx", cfg.Stack)),
-		Image:       img.RepoDigest,
+		Image:       img.ImageId,
 		Entrypoints: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String(stacks.NginxWatchPath)},
 		Uploads:     uploads,
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
@@ -438,7 +463,7 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 	}
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-prometheus", cfg.Stack)),
-		Image:   img.RepoDigest,
+		Image:   img.ImageId,
 		Command: cmd,
 		Uploads: docker.ContainerUploadArray{
 			upload(stacks.PrometheusConfPath, pulumi.String(string(conf)), false),
@@ -447,7 +472,7 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 		Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{VolumeName: vol.Name, ContainerPath: pulumi.String(stacks.PrometheusDataPath)}},
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(stacks.PrometheusAlias)}}},
-		Ports: hostPort(stacks.PrometheusPort, cfg.Prometheus.HostPort),
+		Ports: debugPort(stacks.PrometheusPort, cfg.Prometheus.HostPort),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests: pulumi.StringArray{pulumi.String("CMD"), pulumi.String("wget"), pulumi.String("-q"), pulumi.String("-O"), pulumi.String("/dev/null"),
 				pulumi.String(fmt.Sprintf("http://127.0.0.1:%d%s/-/ready", stacks.PrometheusPort, stacks.PrometheusPrefix))},
@@ -514,7 +539,7 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 	}
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
 		Name:  pulumi.String(fmt.Sprintf("isl-%s-grafana", cfg.Stack)),
-		Image: img.RepoDigest,
+		Image: img.ImageId,
 		Envs: pulumi.StringArray{
 			pulumi.String("GF_SECURITY_ADMIN_USER=admin"),
 			pulumi.Sprintf("GF_SECURITY_ADMIN_PASSWORD=%s", args.AdminPassword),
@@ -529,7 +554,7 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 		Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{VolumeName: vol.Name, ContainerPath: pulumi.String(stacks.GrafanaDataPath)}},
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(stacks.GrafanaAlias)}}},
-		Ports: hostPort(stacks.GrafanaPort, cfg.Grafana.HostPort),
+		Ports: debugPort(stacks.GrafanaPort, cfg.Grafana.HostPort),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
 			Tests: pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String(fmt.Sprintf(
 				"wget -q -O /dev/null http://127.0.0.1:%d/api/health || wget -q -O /dev/null http://127.0.0.1:%d/grafana/api/health", stacks.GrafanaPort, stacks.GrafanaPort))},

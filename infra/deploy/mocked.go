@@ -41,6 +41,8 @@ func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	case "docker:index/image:Image":
 		outs["repoDigest"] = resource.NewStringProperty("sha256:<built>")
 	case "docker:index/remoteImage:RemoteImage":
+		// Containers run the image id; show which image it is, for the diff.
+		outs["imageId"] = resource.NewStringProperty("sha256:<id of " + outs["name"].StringValue() + ">")
 		outs["repoDigest"] = resource.NewStringProperty(outs["name"].StringValue() + "@sha256:<pulled>")
 	case "docker:index/network:Network", "docker:index/volume:Volume":
 		outs["name"] = resource.NewStringProperty(args.Name + "-<hex>")

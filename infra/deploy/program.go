@@ -46,6 +46,13 @@ func Program(opts Options) pulumi.RunFunc {
 		if err != nil {
 			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
 		}
+		// `pulumi up` runs the program in infra/ (Pulumi.yaml's main), but users set paths from the
+		// project root, where the stack files live: resolve relative TLS paths against the root.
+		for _, p := range []*string{&cfg.Nginx.TLSCertFile, &cfg.Nginx.TLSKeyFile} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(root, *p)
+			}
+		}
 		if err := cfg.Validate(opts.Strictness); err != nil {
 			return fmt.Errorf("stack %s config is invalid:\n%w", ctx.Stack(), err)
 		}

@@ -4,8 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -92,17 +94,26 @@ type Captured struct {
 	mu        sync.Mutex
 	Resources []Res
 	Outputs   map[string]any
+	// LocalOnly names images that exist only in the local Docker engine (built there, never pulled
+	// or pushed): the provider reports no repoDigest for them, only their imageId.
+	LocalOnly map[string]bool
 }
 
 // Res is one declared resource with its inputs.
 type Res struct {
 	Type, Name string
 	Inputs     resource.PropertyMap
+	// Resource options as registered (from the register RPC).
+	DeleteBeforeReplace, Protect bool
 }
 
 func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	c.mu.Lock()
-	c.Resources = append(c.Resources, Res{args.TypeToken, args.Name, args.Inputs})
+	r := Res{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.DeleteBeforeReplace, r.Protect = rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
+	}
+	c.Resources = append(c.Resources, r)
 	c.mu.Unlock()
 	outs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -113,7 +124,14 @@ func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	case tImage:
 		outs["repoDigest"] = resource.NewStringProperty("sha256:1111111111111111111111111111111111111111111111111111111111111111")
 	case tRemoteImage:
-		outs["repoDigest"] = resource.NewStringProperty(outs["name"].StringValue() + "@sha256:2222")
+		name := outs["name"].StringValue()
+		sum := sha256.Sum256([]byte(name))
+		outs["imageId"] = resource.NewStringProperty("sha256:" + hex.EncodeToString(sum[:]))
+		if c.LocalOnly[name] {
+			outs["repoDigest"] = resource.NewStringProperty("")
+		} else {
+			outs["repoDigest"] = resource.NewStringProperty(name + "@sha256:2222")
+		}
 	case tNetwork, tVolume:
 		outs["name"] = resource.NewStringProperty(args.Name + "-a1b2c3d")
 	}
@@ -147,17 +165,19 @@ func (c *Captured) get(typ, name string) (Res, bool) {
 // runProgram runs the Pulumi program for a stack under mocks with the given config.
 func runProgram(t *testing.T, stack string, config map[string]string, secretKeys []string, mode stacks.Strictness) (*Captured, error) {
 	t.Helper()
+	return runProgramWith(t, stack, config, secretKeys, Options{Strictness: mode, Root: testRoot(t), ImageTag: "c-test"}, nil)
+}
+
+// runProgramWith runs the program with explicit options; localOnly lists images that exist only
+// in the local Docker engine.
+func runProgramWith(t *testing.T, stack string, config map[string]string, secretKeys []string, opts Options, localOnly map[string]bool) (*Captured, error) {
+	t.Helper()
 	cj, _ := json.Marshal(config)
 	sj, _ := json.Marshal(secretKeys)
 	t.Setenv("PULUMI_CONFIG", string(cj))
 	t.Setenv("PULUMI_CONFIG_SECRET_KEYS", string(sj))
-	c := &Captured{Outputs: map[string]any{}}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		if err := Program(Options{Strictness: mode, Root: testRoot(t), ImageTag: "c-test"})(ctx); err != nil {
-			return err
-		}
-		return nil
-	}, pulumi.WithMocks("isl", stack, c))
+	c := &Captured{Outputs: map[string]any{}, LocalOnly: localOnly}
+	err := pulumi.RunErr(Program(opts), pulumi.WithMocks("isl", stack, c))
 	return c, err
 }
 

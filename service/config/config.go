@@ -195,9 +195,19 @@ func ReadDotEnv(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: want KEY=VALUE", n)
 		}
 		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		} else if i := strings.Index(v, " #"); i >= 0 {
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+			// A quoted value ends at its closing quote; anything after it may only be a comment
+			// (`KEY="a b" # note`), and a '#' inside the quotes is part of the value.
+			if end := strings.IndexByte(v[1:], v[0]); end >= 0 {
+				rest := strings.TrimSpace(v[end+2:])
+				if rest == "" || strings.HasPrefix(rest, "#") {
+					v = v[1 : end+1]
+					out[k] = v
+					continue
+				}
+			}
+		}
+		if i := strings.Index(v, " #"); i >= 0 {
 			v = strings.TrimSpace(v[:i])
 		}
 		out[k] = v

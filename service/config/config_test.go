@@ -75,3 +75,19 @@ func TestDotEnvIgnoresUnknownKeysAndEnvWins(t *testing.T) {
 		t.Fatal("malformed line must fail")
 	}
 }
+
+// A quoted value followed by an inline comment keeps its text without the quotes.
+func TestDotEnvQuotedValueWithComment(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".env")
+	os.WriteFile(p, []byte("REDIS_PASSWORD=\"p w#1\" # prod\nSECRET_KEY='s' \nAPI_KEYS=\"k1,k2\"\nENV=x # y\n"), 0o600)
+	got, err := ReadDotEnv(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"REDIS_PASSWORD": "p w#1", "SECRET_KEY": "s", "API_KEYS": "k1,k2", "ENV": "x"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}

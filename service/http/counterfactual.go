@@ -134,9 +134,10 @@ func decodeCounterfactual(body Obj) counterfactualRequest {
 	return req
 }
 
-// optObjectValue reads an `object|null` member kept only as seed material; nil when absent or null.
+// optObjectValue reads an `object|null` member (a free-form dict) kept only as seed material; nil
+// when absent or null.
 func optObjectValue(body Obj, key string) *jsonv.Value {
-	o, present := body.OptObject(key)
+	o, present := body.OptDict(key)
 	if !present {
 		return nil
 	}

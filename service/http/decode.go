@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olumi/isl/engine/jsonv"
 	"github.com/olumi/isl/service/isl"
@@ -57,17 +59,37 @@ func readBody(r *http.Request) (jsonv.Value, error) {
 		}
 		return jsonv.Value{}, &isl.Error{Code: isl.EValidation, Message: "Could not read the request body", Err: err}
 	}
+	// Python's json.loads(bytes) decodes with utf-8-sig, so a leading BOM is not an error there.
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	if len(body) == 0 {
+		// FastAPI treats an empty body as an absent one: the required body is missing.
+		return jsonv.Value{}, schemaError([]FieldError{{Type: "missing", Loc: []any{"body"}, Msg: "Field required", Input: nil}})
+	}
 	v, err := jsonv.Parse(body)
 	if err != nil {
+		return jsonv.Value{}, schemaError([]FieldError{jsonInvalid(body, err)})
+	}
+	return v, nil
+}
+
+// jsonInvalid is FastAPI's json_invalid error: loc ["body", pos] with pos the character offset
+// Python's json module reports, ctx.error its message.
+func jsonInvalid(body []byte, err error) FieldError {
+	runes := []rune(string(body))
+	pos, msg, ok := pyJSONError(runes)
+	if !ok {
+		// Python would have parsed it (NaN, 1e999, deep nesting); report where our parser stopped,
+		// converted from bytes to characters.
 		var se *jsonv.SyntaxError
 		off := int64(0)
-		msg := err.Error()
+		msg = err.Error()
 		if errors.As(err, &se) {
 			off, msg = se.Offset, se.Msg
 		}
-		return jsonv.Value{}, schemaError([]FieldError{{Type: "json_invalid", Loc: []any{"body", off}, Msg: "JSON decode error", Input: map[string]any{}, Ctx: map[string]any{"error": msg}}})
+		off = min(max(off, 0), int64(len(body)))
+		pos = utf8.RuneCount(body[:off])
 	}
-	return v, nil
+	return FieldError{Type: "json_invalid", Loc: []any{"body", pos}, Msg: "JSON decode error", Input: map[string]any{}, Ctx: map[string]any{"error": msg}}
 }
 
 func schemaError(errs []FieldError) *isl.Error {
@@ -262,6 +284,12 @@ func (o Obj) IntDefault(key string, def, ge, le int) int {
 	if !ok {
 		return def
 	}
+	if v.Kind == jsonv.Number && v.Num == math.Trunc(v.Num) && math.Abs(v.Num) > 1<<53 {
+		// pydantic ints are unbounded, so a huge integral value is a bound violation, not a parse
+		// error; our bounds are always finite.
+		o.Bound(key, v.Num, float64(ge), float64(le))
+		return def
+	}
 	n, ok := o.d.integer(v, o.Loc(key))
 	if !ok {
 		return def
@@ -278,13 +306,13 @@ func (o Obj) Enum(key string, allowed []string, def string) string {
 	if !ok {
 		return def
 	}
-	s, ok := o.d.str(v, o.Loc(key))
-	if !ok {
-		return def
-	}
-	for _, a := range allowed {
-		if s == a {
-			return s
+	// pydantic's enum validator looks the input up among the members, so a non-string (null
+	// included) is an `enum` error, not a string_type one.
+	if v.Kind == jsonv.String {
+		for _, a := range allowed {
+			if v.Str == a {
+				return v.Str
+			}
 		}
 	}
 	quoted := make([]string, len(allowed))
@@ -315,6 +343,17 @@ func (o Obj) OptObject(key string) (Obj, bool) {
 		return Obj{d: o.d, loc: o.Loc(key)}, false
 	}
 	obj := o.d.asObj(v, o.Loc(key), "model_attributes_type")
+	return obj, obj.ok
+}
+
+// OptDict reads an optional (nullable) free-form object (pydantic Dict[str, Any]: a non-object is
+// dict_type, not model_attributes_type); present=false when absent or null.
+func (o Obj) OptDict(key string) (Obj, bool) {
+	v, ok := o.nullable(key)
+	if !ok {
+		return Obj{d: o.d, loc: o.Loc(key)}, false
+	}
+	obj := o.d.asObj(v, o.Loc(key), "dict_type")
 	return obj, obj.ok
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/olumi/isl/service/isl"
@@ -62,7 +64,7 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		case errors.Is(err, context.DeadlineExceeded):
 			e = &isl.Error{Code: isl.ETimeout, Message: "Computation exceeded the request deadline", Err: err}
 		default:
-			e = &isl.Error{Code: isl.EInternal, Message: "An unexpected error occurred. Check logs for details.", Err: err}
+			e = &isl.Error{Code: isl.EInternal, Message: failureMessage(r), Err: err}
 		}
 	}
 	status := e.Status
@@ -106,12 +108,41 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	writeJSON(w, status, env)
 }
 
-// writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become a
-// 500 envelope rather than a truncated body.
+// endpointActions completes each endpoint's §1.4 500 message "Failed to {action}. Check logs for
+// details.", keyed by the route's path below the API prefix.
+var endpointActions = map[string]string{
+	"/causal/validate":       "validate causal model",
+	"/causal/counterfactual": "perform counterfactual analysis",
+	"/preferences/elicit":    "generate preference queries",
+	"/preferences/update":    "update beliefs",
+	"/teaching/teach":        "generate teaching examples",
+	"/validation/validate":   "validate model",
+	"/team/align":            "perform team alignment",
+	"/analysis/sensitivity":  "perform sensitivity analysis",
+}
+
+// failureMessage is the 500 message for an error that escaped a handler (a panic, an unwrapped
+// error, an unencodable response): the endpoint's template when the route is one of the eight.
+func failureMessage(r *http.Request) string {
+	if r != nil {
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			p := rc.RoutePattern()
+			for suffix, action := range endpointActions {
+				if strings.HasSuffix(p, suffix) {
+					return "Failed to " + action + ". Check logs for details."
+				}
+			}
+		}
+	}
+	return "An unexpected error occurred. Check logs for details."
+}
+
+// writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become the
+// endpoint's 500 envelope rather than a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: "Failed to encode the response. Check logs for details.", TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
+		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: failureMessage(requestOf(w)), TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
 		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"regexp"
@@ -53,6 +54,22 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	req    *http.Request // lets writeJSON name the endpoint in an encoding-failure 500
+}
+
+// requestOf finds the request that observe attached to w's wrapper chain (nil if none).
+func requestOf(w http.ResponseWriter) *http.Request {
+	for w != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			return sw.req
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+	return nil
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -89,8 +106,8 @@ func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handl
 			start := time.Now()
 			m.ActiveRequests.Inc()
 			defer m.ActiveRequests.Dec()
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-			log.Debug("request_started", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "request_id", RequestID(r.Context()))
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r}
+			log.Info("request_started", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "request_id", RequestID(r.Context()))
 			next.ServeHTTP(sw, r)
 			d := time.Since(start)
 			ep := routePattern(r)
@@ -101,7 +118,7 @@ func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handl
 				m.ErrorsTotal.WithLabelValues(r.Method, ep, status).Inc()
 			}
 			log.Info("request_completed", "method", r.Method, "path", r.URL.Path, "endpoint", ep, "status", sw.status,
-				"duration_ms", float64(d.Microseconds())/1000, "request_id", RequestID(r.Context()))
+				"duration_ms", math.Round(float64(d.Microseconds())/10)/100, "request_id", RequestID(r.Context()))
 		})
 	}
 }
@@ -160,7 +177,9 @@ func apiKey(r *http.Request) string {
 
 // requireAPIKey admits requests carrying one of keys. Keys are compared as SHA-256 digests in
 // constant time, so neither content nor length leaks through timing.
-func requireAPIKey(keys []string, log *slog.Logger) func(http.Handler) http.Handler {
+// failures, when not nil, is told about every rejected request and reports whether the client is
+// over its budget of failed attempts (then 429 instead of 401, so keys cannot be guessed at line rate).
+func requireAPIKey(keys []string, failures func(http.ResponseWriter, *http.Request) bool, log *slog.Logger) func(http.Handler) http.Handler {
 	digests := make([][32]byte, len(keys))
 	for i, k := range keys {
 		digests[i] = sha256.Sum256([]byte(k))
@@ -176,6 +195,10 @@ func requireAPIKey(keys []string, log *slog.Logger) func(http.Handler) http.Hand
 				match |= subtle.ConstantTimeCompare(got[:], d[:])
 			}
 			if match != 1 {
+				if failures != nil && failures(w, r) {
+					Error(w, r, log, &isl.Error{Code: isl.ERateLimited, Message: "Too many failed authentication attempts; retry later"})
+					return
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="isl"`)
 				Error(w, r, log, &isl.Error{Code: isl.EUnauthorized, Message: "Missing or invalid API key (send X-API-Key or Authorization: Bearer)"})
 				return
@@ -199,14 +222,16 @@ func clientIP(r *http.Request, trustProxy bool) string {
 	return host
 }
 
-// rateLimit allows perMinute requests per API key (hashed), or per client IP without a key.
-func rateLimit(perMinute int, trustProxy bool, log *slog.Logger) func(http.Handler) http.Handler {
+// rateLimit allows perMinute requests per API key (hashed) when keys are enforced, else per client
+// IP. Without authentication a presented key proves nothing: keying on it would let a client dodge
+// the limit by sending a fresh X-API-Key with every request.
+func rateLimit(perMinute int, keysEnforced, trustProxy bool, log *slog.Logger) func(http.Handler) http.Handler {
 	if perMinute <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
 	return httprate.Limit(perMinute, time.Minute,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
-			if k := apiKey(r); k != "" {
+			if k := apiKey(r); k != "" && keysEnforced {
 				sum := sha256.Sum256([]byte(k))
 				return "key:" + hex.EncodeToString(sum[:8]), nil
 			}
@@ -215,6 +240,18 @@ func rateLimit(perMinute int, trustProxy bool, log *slog.Logger) func(http.Handl
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			Error(w, r, log, &isl.Error{Code: isl.ERateLimited, Message: fmt.Sprintf("Rate limit of %d requests per minute exceeded", perMinute)})
 		}))
+}
+
+// authFailureLimit counts failed authentications per client IP: at most perMinute a minute (nil
+// when rate limiting is off).
+func authFailureLimit(perMinute int, trustProxy bool) func(http.ResponseWriter, *http.Request) bool {
+	if perMinute <= 0 {
+		return nil
+	}
+	l := httprate.NewRateLimiter(perMinute, time.Minute)
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		return l.OnLimit(w, r, "authfail:"+clientIP(r, trustProxy))
+	}
 }
 
 // UserTag is how a user id appears in logs: an HMAC(SECRET_KEY) prefix, never the id itself.

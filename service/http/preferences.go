@@ -11,6 +11,7 @@ import (
 	"github.com/olumi/isl/engine/elicit"
 	"github.com/olumi/isl/engine/jsonv"
 	"github.com/olumi/isl/engine/teach"
+	"github.com/olumi/isl/service/isl"
 )
 
 // Preference endpoints (§5–§7, §11, issue 3). The engine packages are pure; this file does the I/O:
@@ -77,16 +78,17 @@ func publicQueries(qs []elicit.IssuedQuery) []elicit.Query {
 	return out
 }
 
-// loadState reads the user's posterior state. A document that cannot be read back (foreign or
-// corrupted) is treated as absent rather than failing every later request of that user.
-func (s *server) loadState(r *http.Request, userID string) (*elicit.State, error) {
+// loadState reads the user's posterior state. raw and found describe the stored document as read,
+// for the compare-and-set in saveState. A document that cannot be read back (foreign or corrupted)
+// gives a nil state rather than failing every later request of that user.
+func (s *server) loadState(r *http.Request, userID string) (raw []byte, found bool, st *elicit.State, err error) {
 	doc, found, err := s.store.GetBeliefs(r.Context(), userID)
 	if err != nil {
-		return nil, err
+		return nil, false, nil, err
 	}
 	if !found {
 		s.metrics.CacheMisses.Inc()
-		return nil, nil
+		return nil, false, nil, nil
 	}
 	s.metrics.CacheHits.Inc()
 	var d beliefsDoc
@@ -95,26 +97,42 @@ func (s *server) loadState(r *http.Request, userID string) (*elicit.State, error
 		len(d.Posterior.Directions) != len(d.Posterior.Variables) || len(d.Posterior.Bases) != len(d.Posterior.Variables) ||
 		len(d.Posterior.U0) != len(d.Posterior.Variables) {
 		s.log.Warn("unreadable beliefs document ignored", "user", UserTag(s.cfg.SecretKey, userID))
-		return nil, nil
+		return doc, true, nil, nil
 	}
-	return d.Posterior, nil
+	return doc, true, d.Posterior, nil
 }
 
-func (s *server) saveState(r *http.Request, userID string, st *elicit.State, b elicit.Beliefs, queries []elicit.IssuedQuery) error {
+// maxStateAttempts bounds the read–compute–swap retries of one request that keeps losing the race
+// for a user's state to concurrent requests of the same user.
+const maxStateAttempts = 8
+
+// errStateContention is the answer when maxStateAttempts were all lost: retryable, like a busy store.
+var errStateContention = &isl.Error{Code: isl.EUnavailable,
+	Message: "Too many concurrent updates for this user; retry shortly"}
+
+// saveState stores the issued queries, then the beliefs document. When the store offers
+// compare-and-set (isl.BeliefsSwapper) the beliefs are written only if they are still what
+// loadState read (prev, prevFound); false means another request of the same user got there first
+// and the caller must re-read and recompute, so that no concurrent answer is lost. Queries written
+// by a losing attempt are harmless: an id (pool index + round hash) always renders the same query.
+func (s *server) saveState(r *http.Request, userID string, prev []byte, prevFound bool, st *elicit.State, b elicit.Beliefs, queries []elicit.IssuedQuery) (bool, error) {
 	for _, q := range queries {
 		doc, err := json.Marshal(q)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := s.store.PutQuery(r.Context(), userID, q.ID, doc); err != nil {
-			return err
+			return false, err
 		}
 	}
 	doc, err := json.Marshal(beliefsDoc{Beliefs: b, Posterior: st})
 	if err != nil {
-		return err
+		return false, err
 	}
-	return s.store.PutBeliefs(r.Context(), userID, doc)
+	if sw, ok := s.store.(isl.BeliefsSwapper); ok {
+		return sw.SwapBeliefs(r.Context(), userID, prev, prevFound, doc)
+	}
+	return true, s.store.PutBeliefs(r.Context(), userID, doc)
 }
 
 func (s *server) observeComputation(endpoint string, start time.Time) float64 {
@@ -160,33 +178,43 @@ func (s *server) handleElicit() http.HandlerFunc {
 			s.fail(w, r, internal("generate preference queries", err))
 			return
 		}
-		stored, err := s.loadState(r, userID)
-		if err != nil {
-			s.fail(w, r, engineErr(err, "generate preference queries"))
-			return
-		}
 		var st *elicit.State
 		var res *elicit.ElicitResult
-		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			if st, err = elicit.Prepare(ctx, supplied, stored, seed); err != nil {
-				return err
-			}
-			h8, err := elicit.QueryHash(ctx, userID, st.Answered)
+		for attempt := 1; ; attempt++ {
+			raw, found, stored, err := s.loadState(r, userID)
 			if err != nil {
-				return err
+				s.fail(w, r, engineErr(err, "generate preference queries"))
+				return
 			}
-			res, err = elicit.Elicit(st, ctx, n, h8)
-			return err
-		})
-		if err != nil {
-			s.fail(w, r, engineErr(err, "generate preference queries"))
-			return
-		}
-		s.metrics.ActivaComputation.Observe(s.observeComputation("/preferences/elicit", start))
-		if err := s.saveState(r, userID, st, res.Beliefs, res.Queries); err != nil {
-			s.fail(w, r, engineErr(err, "generate preference queries"))
-			return
+			start := time.Now()
+			err = s.compute(r.Context(), func() (err error) {
+				if st, err = elicit.Prepare(ctx, supplied, stored, seed); err != nil {
+					return err
+				}
+				h8, err := elicit.QueryHash(ctx, userID, st.Answered)
+				if err != nil {
+					return err
+				}
+				res, err = elicit.Elicit(st, ctx, n, h8)
+				return err
+			})
+			if err != nil {
+				s.fail(w, r, engineErr(err, "generate preference queries"))
+				return
+			}
+			s.metrics.ActivaComputation.Observe(s.observeComputation("/preferences/elicit", start))
+			saved, err := s.saveState(r, userID, raw, found, st, res.Beliefs, res.Queries)
+			if err != nil {
+				s.fail(w, r, engineErr(err, "generate preference queries"))
+				return
+			}
+			if saved {
+				break
+			}
+			if attempt == maxStateAttempts {
+				s.fail(w, r, errStateContention)
+				return
+			}
 		}
 		s.metrics.PreferenceQueriesGenerated.WithLabelValues(res.Strategy.Type).Add(float64(len(res.Queries)))
 		ok(w, elicitResponse{
@@ -221,47 +249,59 @@ func (s *server) handleUpdate() http.HandlerFunc {
 			s.fail(w, r, badRequest("query_id must not be empty"))
 			return
 		}
-		st, err := s.loadState(r, userID)
-		if err != nil {
-			s.fail(w, r, engineErr(err, "update beliefs"))
-			return
-		}
-		if st == nil {
-			s.fail(w, r, badRequest(msgNoBeliefs))
-			return
-		}
-		qdoc, found, err := s.store.GetQuery(r.Context(), userID, queryID)
-		if err != nil {
-			s.fail(w, r, engineErr(err, "update beliefs"))
-			return
-		}
 		var q elicit.IssuedQuery
-		if !found || json.Unmarshal(qdoc, &q) != nil || q.ID != queryID {
-			s.fail(w, r, badRequest(msgUnknownQuery))
-			return
-		}
-		var next *elicit.State
 		var res *elicit.UpdateResult
-		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			if next, err = st.Apply(q, response, confidence); err != nil {
-				return err
-			}
-			h8, err := elicit.QueryHash(next.NextContext(), userID, next.Answered)
+		for attempt := 1; ; attempt++ {
+			raw, found, st, err := s.loadState(r, userID)
 			if err != nil {
-				return err
+				s.fail(w, r, engineErr(err, "update beliefs"))
+				return
 			}
-			res = elicit.Summarize(next, h8)
-			return nil
-		})
-		if err != nil {
-			s.fail(w, r, engineErr(err, "update beliefs"))
-			return
-		}
-		s.metrics.BayesianUpdateDuration.Observe(s.observeComputation("/preferences/update", start))
-		if err := s.saveState(r, userID, next, res.UpdatedBeliefs, res.NextQueries); err != nil {
-			s.fail(w, r, engineErr(err, "update beliefs"))
-			return
+			if st == nil {
+				s.fail(w, r, badRequest(msgNoBeliefs))
+				return
+			}
+			if attempt == 1 {
+				qdoc, found, err := s.store.GetQuery(r.Context(), userID, queryID)
+				if err != nil {
+					s.fail(w, r, engineErr(err, "update beliefs"))
+					return
+				}
+				if !found || json.Unmarshal(qdoc, &q) != nil || q.ID != queryID {
+					s.fail(w, r, badRequest(msgUnknownQuery))
+					return
+				}
+			}
+			var next *elicit.State
+			start := time.Now()
+			err = s.compute(r.Context(), func() (err error) {
+				if next, err = st.Apply(q, response, confidence); err != nil {
+					return err
+				}
+				h8, err := elicit.QueryHash(next.NextContext(), userID, next.Answered)
+				if err != nil {
+					return err
+				}
+				res = elicit.Summarize(next, h8)
+				return nil
+			})
+			if err != nil {
+				s.fail(w, r, engineErr(err, "update beliefs"))
+				return
+			}
+			s.metrics.BayesianUpdateDuration.Observe(s.observeComputation("/preferences/update", start))
+			saved, err := s.saveState(r, userID, raw, found, next, res.UpdatedBeliefs, res.NextQueries)
+			if err != nil {
+				s.fail(w, r, engineErr(err, "update beliefs"))
+				return
+			}
+			if saved {
+				break
+			}
+			if attempt == maxStateAttempts {
+				s.fail(w, r, errStateContention)
+				return
+			}
 		}
 		entry, _ := json.Marshal(map[string]any{"query_id": queryID, "response": response, "confidence": confidence})
 		completed, err := s.store.RecordResponse(r.Context(), userID, queryID, entry, s.now())

@@ -167,6 +167,11 @@ func TestHostileValuesNever5xx(t *testing.T) {
 	if r := s.post(teachPath, teachBody); r.Status != 200 {
 		t.Fatalf("teach status %d: %s", r.Status, r.Raw)
 	}
+	// A baseline at the float64 limit would overflow the +40 % scenarios to Inf (was a 500).
+	over := strings.Replace(strings.Replace(huge, `"current_a":1e308`, `"current_a":1.7e308`, 1), `"user_id":"h"`, `"user_id":"h2"`, 1)
+	if r := s.post(elicitPath, over); r.Status != 400 || r.str("message") != "context.constraints: the baseline of 'a' must be at most 1e+308 in magnitude" {
+		t.Errorf("overflowing baseline: %d %s", r.Status, r.Raw)
+	}
 }
 
 func TestTeachHTTP(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // routes is the whole API at a glance.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(withRequestID, recoverer(s.log), observe(s.log, s.metrics), securityHeaders, trailingSlash)
+	r.Use(s.middleware(r)...)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &isl.Error{Code: isl.ENotFound, Message: "Not Found"})
 	})
@@ -37,7 +37,7 @@ func (s *server) routes() http.Handler {
 	r.Get("/redoc", s.handleRedoc())
 
 	r.Route(s.cfg.APIPrefix, func(r chi.Router) {
-		r.Use(limitBody, requireAPIKey(s.cfg.APIKeys, s.log), rateLimit(s.cfg.RateLimitPerMinute, s.cfg.TrustProxy, s.log))
+		r.Use(limitBody, requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.cfg.TrustProxy), s.log), rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.cfg.TrustProxy, s.log))
 		r.Post("/causal/validate", s.handleCausalValidate())
 		r.Post("/causal/counterfactual", s.handleCounterfactual())
 		r.Post("/preferences/elicit", s.handleElicit())
@@ -51,18 +51,39 @@ func (s *server) routes() http.Handler {
 	return r
 }
 
-// trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body.
-func trailingSlash(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
-			u := *r.URL
-			u.Path = strings.TrimRight(p, "/")
-			if u.Path == "" {
-				u.Path = "/"
+// middleware is the chain every request passes. The recoverer sits inside observe so that a
+// panic's 500 is still logged and counted like any other response.
+func (s *server) middleware(mux chi.Routes) []func(http.Handler) http.Handler {
+	return []func(http.Handler) http.Handler{withRequestID, observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
+}
+
+// trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body, when /path
+// is a route (as Starlette's redirect_slashes does); anything else falls through to the 404. Only
+// routes are redirect targets, so "//evil.example/" can never become a protocol-relative
+// Location header (open redirect).
+func trailingSlash(mux chi.Routes) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
+				target := "/" + strings.TrimLeft(strings.TrimRight(p, "/"), "/")
+				if isRoute(mux, target) {
+					u := *r.URL
+					u.Path, u.RawPath = target, ""
+					http.Redirect(w, r, u.RequestURI(), http.StatusTemporaryRedirect)
+					return
+				}
 			}
-			http.Redirect(w, r, u.RequestURI(), http.StatusTemporaryRedirect)
-			return
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// isRoute reports whether path matches a route for any method.
+func isRoute(mux chi.Routes, path string) bool {
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if mux.Match(chi.NewRouteContext(), m, path) {
+			return true
 		}
-		next.ServeHTTP(w, r)
-	})
+	}
+	return false
 }

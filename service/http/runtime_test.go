@@ -119,7 +119,7 @@ func TestEveryDeclaredMetricIsFed(t *testing.T) {
 	}
 	body := string(s.do(http.MethodGet, "/metrics", nil).Raw)
 	for _, name := range []string{
-		"isl_http_requests_total{", "isl_http_request_duration_seconds_bucket{", "isl_active_requests ",
+		"isl_http_requests_total{", "isl_http_request_duration_seconds_count{", "isl_active_requests ",
 		"isl_service_up 1", "isl_preference_queries_generated_total{",
 		"isl_belief_updates_total ", "isl_causal_validations_total{", "isl_counterfactual_analyses_total ",
 		"isl_teaching_examples_generated_total{", "isl_model_validations_total{", "isl_cache_hits_total ",

@@ -119,3 +119,24 @@ func TestMetricsExposed(t *testing.T) {
 		t.Error("raw paths must not become labels (R2)")
 	}
 }
+
+// §1.1 trailing slash: only routes are redirected, and never to another host.
+func TestTrailingSlashRedirectIsSafe(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	for _, c := range []struct{ path, loc string }{
+		{"/health/", "/health"},
+		{"/api/v1/causal/validate//", "/api/v1/causal/validate"},
+		{"//api/v1/causal/validate/", "/api/v1/causal/validate"},
+	} {
+		r := s.do(http.MethodPost, c.path, "{}")
+		if r.Status != 307 || r.Header.Get("Location") != c.loc {
+			t.Errorf("%s: %d %q", c.path, r.Status, r.Header.Get("Location"))
+		}
+	}
+	for _, p := range []string{"//evil.example/", "///evil.example//", "/nope/"} {
+		r := s.do(http.MethodGet, p, nil)
+		if loc := r.Header.Get("Location"); strings.HasPrefix(loc, "//") || r.Status != 404 {
+			t.Errorf("%s: %d Location %q, want 404 without redirect", p, r.Status, loc)
+		}
+	}
+}

@@ -36,3 +36,14 @@ type Store interface {
 	// Close releases resources.
 	Close() error
 }
+
+// BeliefsSwapper is implemented by stores that can replace a user's beliefs only if nobody changed
+// them since they were read (optimistic concurrency). The preference handlers use it, when the store
+// offers it, so that two concurrent /preferences/update calls for one user — on one instance or on
+// several sharing the store — both land in the posterior instead of the last write winning; they
+// re-read and recompute on a lost race.
+type BeliefsSwapper interface {
+	// SwapBeliefs stores doc with BeliefTTL iff the user's current beliefs are byte-equal to old
+	// (existed=true) or the user has no beliefs (existed=false). swapped reports whether it wrote.
+	SwapBeliefs(ctx context.Context, userID string, old []byte, existed bool, doc []byte) (swapped bool, err error)
+}

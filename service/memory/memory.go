@@ -11,6 +11,7 @@
 package memory
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"sync"
@@ -161,6 +162,25 @@ func (s *Store) PutBeliefs(_ context.Context, userID string, doc []byte) error {
 	u := s.lookup(userID, true, now)
 	u.beliefs, u.beliefsExp = clone(doc), now.Add(isl.BeliefTTL)
 	return nil
+}
+
+var _ isl.BeliefsSwapper = (*Store)(nil)
+
+// SwapBeliefs implements isl.BeliefsSwapper.
+func (s *Store) SwapBeliefs(_ context.Context, userID string, old []byte, existed bool, doc []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.o.Now()
+	u := s.lookup(userID, false, now)
+	has := u != nil && u.beliefs != nil
+	if has != existed || has && !bytes.Equal(u.beliefs, old) {
+		return false, nil
+	}
+	if u == nil {
+		u = s.lookup(userID, true, now)
+	}
+	u.beliefs, u.beliefsExp = clone(doc), now.Add(isl.BeliefTTL)
+	return true, nil
 }
 
 // PutQuery implements isl.Store. An over-long query id is an *isl.Error (validation_error).

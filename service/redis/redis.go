@@ -7,6 +7,9 @@
 //	isl:user:{h}:queries     sorted set  answered q, score=unix 7 d from the last answer
 //	isl:user:{h}:responses   list        {query_id,response,timestamp}   30 d from the last push
 //
+// The handlers replace beliefs with SwapBeliefs (compare-and-set in one Lua script), so concurrent
+// /preferences/update calls of one user on any number of instances never lose an answer.
+//
 // Every failure to talk to Redis is returned wrapping isl.ErrUnavailable (and the driver error), so
 // the service answers 503 retryable. go-redis redials on every command; Run adds a health loop that
 // tracks the connection state for the gauge and /health.
@@ -173,6 +176,37 @@ func (s *Store) PutBeliefs(ctx context.Context, userID string, doc []byte) error
 	}
 	s.ok("put_beliefs")
 	return nil
+}
+
+var _ isl.BeliefsSwapper = (*Store)(nil)
+
+// swapBeliefs compares and sets the beliefs string atomically (one Lua script, so no WATCH
+// connection is pinned). ARGV: 1 = "1" if a current value is expected, 2 = expected value,
+// 3 = new value, 4 = TTL seconds.
+var swapBeliefs = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+return 1
+`)
+
+// SwapBeliefs implements isl.BeliefsSwapper.
+func (s *Store) SwapBeliefs(ctx context.Context, userID string, old []byte, existed bool, doc []byte) (bool, error) {
+	flag := "0"
+	if existed {
+		flag = "1"
+	}
+	n, err := swapBeliefs.Run(ctx, s.rdb, []string{userKey(userID, "beliefs")},
+		flag, old, doc, int64(isl.BeliefTTL/time.Second)).Int()
+	if err != nil {
+		return false, s.fail("put_beliefs", "swap beliefs", err)
+	}
+	s.ok("put_beliefs")
+	return n == 1, nil
 }
 
 // PutQuery implements isl.Store. An over-long query id is an *isl.Error (validation_error).

@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 		{"QueryTTL", testQueryTTL},
 		{"AnsweredTTL", testAnsweredTTL},
 		{"Ping", testPing},
+		{"SwapBeliefs", testSwapBeliefs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -440,5 +441,70 @@ func testAnsweredTTL(t *testing.T, h Harness) {
 func testPing(t *testing.T, h Harness) {
 	if err := h.Store.Ping(ctx()); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// testSwapBeliefs: compare-and-set of beliefs (isl.BeliefsSwapper), for stores that offer it. Of many
+// concurrent swaps from the same read exactly one wins.
+func testSwapBeliefs(t *testing.T, h Harness) {
+	sw, ok := h.Store.(isl.BeliefsSwapper)
+	if !ok {
+		t.Skip("store does not implement isl.BeliefsSwapper")
+	}
+	s := h.Store
+	swap := func(user string, old []byte, existed bool, doc string) bool {
+		t.Helper()
+		done, err := sw.SwapBeliefs(ctx(), user, old, existed, []byte(doc))
+		if err != nil {
+			t.Fatalf("SwapBeliefs: %v", err)
+		}
+		return done
+	}
+	for _, u := range Users {
+		if swap(u, []byte(`{}`), true, `{"v":0}`) {
+			t.Errorf("%q: swap expecting a value succeeded on an absent one", u)
+		}
+		if !swap(u, nil, false, `{"v":1}`) {
+			t.Fatalf("%q: swap on absent beliefs failed", u)
+		}
+		if swap(u, nil, false, `{"v":9}`) {
+			t.Errorf("%q: swap expecting absence succeeded on a present value", u)
+		}
+		if swap(u, []byte(`{"v":2}`), true, `{"v":9}`) {
+			t.Errorf("%q: swap with a stale value succeeded", u)
+		}
+		if !swap(u, []byte(`{"v":1}`), true, `{"v":2}`) {
+			t.Errorf("%q: swap with the current value failed", u)
+		}
+		if got, ok := mustBeliefs(t, s, u); !ok || string(got) != `{"v":2}` {
+			t.Errorf("%q: beliefs %q, %v after swaps", u, got, ok)
+		}
+	}
+	if got, _ := mustBeliefs(t, s, Users[1]); string(got) != `{"v":2}` {
+		t.Errorf("swap leaked across users: %q", got)
+	}
+	// Racing writers that all read the same value: exactly one wins.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done, err := sw.SwapBeliefs(ctx(), "racer", nil, false, []byte(fmt.Sprintf(`{"w":%d}`, i)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if done {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d concurrent swaps from the same state won, want 1", wins)
 	}
 }
