@@ -156,6 +156,36 @@ const (
 	minRerunSamples = 500
 )
 
+// robustnessHardBudget bounds the robustness re-runs in node evaluations whatever the model (about
+// a second of work): past it, a model's equations are perturbed whole (all literals of an equation
+// scaled together, 2 re-runs per equation instead of 2 per literal) and, if still needed, on fewer
+// draws, down to minRobustSamples. Without it a valid but huge model (200 long equations with
+// thousands of literals) would run into the request deadline instead of answering.
+const (
+	robustnessHardBudget = 2_000_000_000
+	minRobustSamples     = 50
+)
+
+// robustnessPlan chooses per-literal or per-equation perturbation and the number of draws, given
+// the per-sample cost of each design and N.
+func robustnessPlan(litCost, eqCost, n int) (perLiteral bool, m int) {
+	budgeted := func(cost int) int {
+		if cost <= 0 || cost*n <= rerunBudget {
+			return n
+		}
+		return min(n, max(minRerunSamples, rerunBudget/cost))
+	}
+	m = budgeted(litCost)
+	if litCost*m <= robustnessHardBudget {
+		return true, m
+	}
+	m = budgeted(eqCost)
+	if eqCost*m > robustnessHardBudget {
+		m = min(n, max(minRobustSamples, robustnessHardBudget/eqCost))
+	}
+	return false, m
+}
+
 func (c *compiled) rerunSamples(cost int) int {
 	if cost <= 0 || cost*c.n <= rerunBudget {
 		return c.n
@@ -218,13 +248,15 @@ func (c *compiled) sources(ctx context.Context, base run) ([]Source, error) {
 // the intervention or without literals have impact 0. Top 3 by impact (stable). The score compares
 // the largest impact with |pe| (§4.2 thresholds).
 func (c *compiled) robustness(ctx context.Context, base run, pe float64) (Robustness, error) {
-	cost := 0
+	litCost, eqCost := 0, 0
 	for j, name := range c.eqVars {
-		if _, iv := c.interv[name]; !iv {
-			cost += 2 * len(c.eqs[j].lits) * c.rerunCost(base, j, "")
+		if _, iv := c.interv[name]; !iv && len(c.eqs[j].lits) > 0 {
+			rc := c.rerunCost(base, j, "")
+			litCost += 2 * len(c.eqs[j].lits) * rc
+			eqCost += 2 * rc
 		}
 	}
-	m := c.rerunSamples(cost)
+	perLiteral, m := robustnessPlan(litCost, eqCost, c.n)
 	buf := make([]float64, m)
 	ref := pe
 	if m < c.n {
@@ -236,13 +268,25 @@ func (c *compiled) robustness(ctx context.Context, base run, pe float64) (Robust
 		_, iv := c.interv[name]
 		if !iv {
 			lits := make([][]float64, len(c.eqs))
-			for k := range c.eqs[j].lits {
+			perturbations := len(c.eqs[j].lits)
+			if !perLiteral && perturbations > 0 {
+				perturbations = 1 // k = -1: every literal of the equation at once
+			}
+			for pk := 0; pk < perturbations; pk++ {
+				k := pk
+				if !perLiteral {
+					k = -1
+				}
 				for _, f := range perturbFactors {
 					if err := ctx.Err(); err != nil {
 						return Robustness{}, err
 					}
 					p := append([]float64(nil), c.eqs[j].lits...)
-					p[k] = float64(p[k] * f)
+					for i := range p {
+						if k < 0 || i == k {
+							p[i] = float64(p[i] * f)
+						}
+					}
 					lits[j] = p
 					d := math.Abs(pe)
 					c.rerun(base, scenario{lits: lits, fixed: -1}, j, m, func(y value) {

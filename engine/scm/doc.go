@@ -35,5 +35,8 @@
 // a time (one-at-a-time design; scaling all literals of an equation together would move a linear
 // equation's output by exactly 30% and label every simple model fragile); an equation's impact is
 // the largest |Δ median|, a non-finite perturbed outcome counts as |pe|. Re-runs are incremental and
-// capped in work (see BENCHMARKS.md); the request context is checked between them.
+// capped in work (see BENCHMARKS.md); the request context is checked between them. Past a hard
+// budget (about a second of work: huge models with thousands of literals) robustness falls back to
+// perturbing each equation's literals together and, if needed, to fewer draws, so that any valid
+// model answers instead of running into the request deadline.
 package scm

@@ -340,3 +340,35 @@ func TestRerunMatchesSimulate(t *testing.T) {
 		}
 	}
 }
+
+// The robustness design stays within its budget for any model size: per literal while affordable,
+// per equation past it, and never more than the hard budget unless already at the sample floor.
+func TestRobustnessPlanIsBounded(t *testing.T) {
+	for _, c := range []struct {
+		name            string
+		litCost, eqCost int
+		wantPerLiteral  bool
+	}{
+		{"small model", 2 * 3 * 10, 2 * 10, true},
+		{"medium model", 2 * 200 * 2000, 2 * 2000, true},
+		{"huge model", 2 * 20000 * 60000, 2 * 200 * 60000, false},
+		{"absurd model", 2 * 20000 * 600000, 2 * 2000 * 600000, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			per, m := robustnessPlan(c.litCost, c.eqCost, 10000)
+			if per != c.wantPerLiteral {
+				t.Fatalf("perLiteral = %v, want %v", per, c.wantPerLiteral)
+			}
+			cost := c.eqCost
+			if per {
+				cost = c.litCost
+			}
+			if m < 1 || m > 10000 {
+				t.Fatalf("m = %d", m)
+			}
+			if cost*m > robustnessHardBudget && m != minRobustSamples {
+				t.Fatalf("work %d over the hard budget with m = %d", cost*m, m)
+			}
+		})
+	}
+}
