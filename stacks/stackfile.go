@@ -181,3 +181,22 @@ func unquote(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// FindRoot returns the nearest directory at or above dir that holds Pulumi.yaml: the repository
+// root, where the stack files live and what the image build context is relative to.
+func FindRoot(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
+			return d, nil
+		}
+		p := filepath.Dir(d)
+		if p == d {
+			return "", fmt.Errorf("no Pulumi.yaml in %s or its parents", dir)
+		}
+		d = p
+	}
+}

@@ -34,7 +34,7 @@ func Program(opts Options) pulumi.RunFunc {
 		root := opts.Root
 		if root == "" {
 			var err error
-			if root, err = FindRoot("."); err != nil {
+			if root, err = stacks.FindRoot("."); err != nil {
 				return fmt.Errorf("find the repo root (Pulumi.yaml): %w", err)
 			}
 		}

@@ -37,7 +37,7 @@ const (
 
 func testRoot(t *testing.T) string {
 	t.Helper()
-	r, err := FindRoot(".")
+	r, err := stacks.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,31 +54,13 @@ func (o *Options) defaults() error {
 		o.Log = io.Discard
 	}
 	if o.Root == "" {
-		r, err := FindRoot()
+		r, err := stacks.FindRoot(".")
 		if err != nil {
 			return err
 		}
 		o.Root = r
 	}
 	return nil
-}
-
-// FindRoot is the nearest directory from the working directory up that holds Pulumi.yaml.
-func FindRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", errors.New("no Pulumi.yaml in this directory or its parents")
-		}
-		d = parent
-	}
 }
 
 func secret(n int) (string, error) {

@@ -38,7 +38,7 @@ func run(args []string, w io.Writer) (int, error) {
 		return 2, err
 	}
 	if *root == "" {
-		r, err := deploy.FindRoot(".")
+		r, err := stacks.FindRoot(".")
 		if err != nil {
 			return 2, fmt.Errorf("find Pulumi.yaml: %w", err)
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/olumi/isl/infra/deploy"
+	"github.com/olumi/isl/stacks"
 )
 
 func TestDiffCommittedStagingToPilot(t *testing.T) {
@@ -34,7 +34,7 @@ func TestDiffCommittedStagingToPilot(t *testing.T) {
 
 // An invalid target makes the diff exit non-zero and say why.
 func TestDiffInvalidTarget(t *testing.T) {
-	realRoot, err := deploy.FindRoot(".")
+	realRoot, err := stacks.FindRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

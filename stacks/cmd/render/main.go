@@ -77,7 +77,7 @@ func run(args []string) error {
 		return err
 	}
 	if *root == "" {
-		r, err := findRoot()
+		r, err := stacks.FindRoot(".")
 		if err != nil {
 			return err
 		}
@@ -205,21 +205,4 @@ func run(args []string) error {
 		}
 	}
 	return nil
-}
-
-func findRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "Pulumi.yaml")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", errors.New("no Pulumi.yaml in this directory or its parents; pass --root")
-		}
-		d = parent
-	}
 }
