@@ -110,6 +110,40 @@ const maxStateAttempts = 8
 var errStateContention = &isl.Error{Code: isl.EUnavailable,
 	Message: "Too many concurrent updates for this user; retry shortly"}
 
+// stateChange is one computed change of a user's preference state: what to save.
+type stateChange struct {
+	state   *elicit.State
+	beliefs elicit.Beliefs
+	queries []elicit.IssuedQuery
+}
+
+// withState runs an optimistic read-compute-write cycle on the user's state: step sees the stored
+// state (nil when there is none) and returns the change to save; when another request changed the
+// state in between (the store's compare-and-swap fails), the cycle runs again on the new state, at
+// most maxStateAttempts times. Errors from loading, step or saving end it.
+func (s *server) withState(r *http.Request, userID string, step func(stored *elicit.State) (stateChange, error)) error {
+	for attempt := 1; ; attempt++ {
+		raw, found, stored, err := s.loadState(r, userID)
+		if err != nil {
+			return err
+		}
+		ch, err := step(stored)
+		if err != nil {
+			return err
+		}
+		saved, err := s.saveState(r, userID, raw, found, ch.state, ch.beliefs, ch.queries)
+		if err != nil {
+			return err
+		}
+		if saved {
+			return nil
+		}
+		if attempt == maxStateAttempts {
+			return errStateContention
+		}
+	}
+}
+
 // saveState stores the issued queries, then the beliefs document. When the store offers
 // compare-and-set (isl.BeliefsSwapper) the beliefs are written only if they are still what
 // loadState read (prev, prevFound); false means another request of the same user got there first
@@ -178,16 +212,11 @@ func (s *server) handleElicit() http.HandlerFunc {
 			s.fail(w, r, internal("generate preference queries", err))
 			return
 		}
-		var st *elicit.State
 		var res *elicit.ElicitResult
-		for attempt := 1; ; attempt++ {
-			raw, found, stored, err := s.loadState(r, userID)
-			if err != nil {
-				s.fail(w, r, engineErr(err, "generate preference queries"))
-				return
-			}
+		err = s.withState(r, userID, func(stored *elicit.State) (stateChange, error) {
+			var st *elicit.State
 			start := time.Now()
-			err = s.compute(r.Context(), func() (err error) {
+			err := s.compute(r.Context(), func() (err error) {
 				if st, err = elicit.Prepare(ctx, supplied, stored, seed); err != nil {
 					return err
 				}
@@ -199,22 +228,14 @@ func (s *server) handleElicit() http.HandlerFunc {
 				return err
 			})
 			if err != nil {
-				s.fail(w, r, engineErr(err, "generate preference queries"))
-				return
+				return stateChange{}, err
 			}
 			s.metrics.ActivaComputation.Observe(s.observeComputation("/preferences/elicit", start))
-			saved, err := s.saveState(r, userID, raw, found, st, res.Beliefs, res.Queries)
-			if err != nil {
-				s.fail(w, r, engineErr(err, "generate preference queries"))
-				return
-			}
-			if saved {
-				break
-			}
-			if attempt == maxStateAttempts {
-				s.fail(w, r, errStateContention)
-				return
-			}
+			return stateChange{st, res.Beliefs, res.Queries}, nil
+		})
+		if err != nil {
+			s.fail(w, r, engineErr(err, "generate preference queries"))
+			return
 		}
 		s.metrics.PreferenceQueriesGenerated.WithLabelValues(res.Strategy.Type).Add(float64(len(res.Queries)))
 		ok(w, elicitResponse{
@@ -251,30 +272,22 @@ func (s *server) handleUpdate() http.HandlerFunc {
 		}
 		var q elicit.IssuedQuery
 		var res *elicit.UpdateResult
-		for attempt := 1; ; attempt++ {
-			raw, found, st, err := s.loadState(r, userID)
-			if err != nil {
-				s.fail(w, r, engineErr(err, "update beliefs"))
-				return
-			}
+		err = s.withState(r, userID, func(st *elicit.State) (stateChange, error) {
 			if st == nil {
-				s.fail(w, r, badRequest(msgNoBeliefs))
-				return
+				return stateChange{}, badRequest(msgNoBeliefs)
 			}
-			if attempt == 1 {
+			if q.ID == "" {
 				qdoc, found, err := s.store.GetQuery(r.Context(), userID, queryID)
 				if err != nil {
-					s.fail(w, r, engineErr(err, "update beliefs"))
-					return
+					return stateChange{}, err
 				}
 				if !found || json.Unmarshal(qdoc, &q) != nil || q.ID != queryID {
-					s.fail(w, r, badRequest(msgUnknownQuery))
-					return
+					return stateChange{}, badRequest(msgUnknownQuery)
 				}
 			}
 			var next *elicit.State
 			start := time.Now()
-			err = s.compute(r.Context(), func() (err error) {
+			err := s.compute(r.Context(), func() (err error) {
 				if next, err = st.Apply(q, response, confidence); err != nil {
 					return err
 				}
@@ -286,22 +299,14 @@ func (s *server) handleUpdate() http.HandlerFunc {
 				return nil
 			})
 			if err != nil {
-				s.fail(w, r, engineErr(err, "update beliefs"))
-				return
+				return stateChange{}, err
 			}
 			s.metrics.BayesianUpdateDuration.Observe(s.observeComputation("/preferences/update", start))
-			saved, err := s.saveState(r, userID, raw, found, next, res.UpdatedBeliefs, res.NextQueries)
-			if err != nil {
-				s.fail(w, r, engineErr(err, "update beliefs"))
-				return
-			}
-			if saved {
-				break
-			}
-			if attempt == maxStateAttempts {
-				s.fail(w, r, errStateContention)
-				return
-			}
+			return stateChange{next, res.UpdatedBeliefs, res.NextQueries}, nil
+		})
+		if err != nil {
+			s.fail(w, r, engineErr(err, "update beliefs"))
+			return
 		}
 		entry, _ := json.Marshal(map[string]any{"query_id": queryID, "response": response, "confidence": confidence})
 		completed, err := s.store.RecordResponse(r.Context(), userID, queryID, entry, s.now())
