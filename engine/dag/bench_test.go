@@ -3,27 +3,19 @@ package dag
 import (
 	"fmt"
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/olumi/isl/engine/internal/benchcpu"
 )
 
-// cpuClock reports process CPU time; the benchmarks report it per op (cpu-ns/op) because wall
-// time on the shared 2-core machine mostly measures the scheduler.
-func cpuClock() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func loop(b *testing.B, f func()) {
-	start := cpuClock()
+	start := benchcpu.Now()
 	n := 0
 	for b.Loop() {
 		f()
 		n++
 	}
-	b.ReportMetric(float64(cpuClock()-start)/float64(n), "cpu-ns/op")
+	benchcpu.Report(b, start, n)
 }
 
 // benchPair picks a treatment/outcome pair with many back-door paths: the outcome is the last node

@@ -4,26 +4,18 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the process CPU time (user+system): under a loaded shared machine wall time
-// measures the scheduler, so benchmarks also report cpu-ns/op.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/olumi/isl/engine/internal/benchcpu"
+)
 
 func benchCPU(b *testing.B, f func()) {
 	b.ReportAllocs()
-	t0 := cpuTime()
+	t0 := benchcpu.Now()
 	for i := 0; i < b.N; i++ {
 		f()
 	}
-	b.ReportMetric(float64(cpuTime()-t0)/float64(b.N), "cpu-ns/op")
+	benchcpu.Report(b, t0, b.N)
 }
 
 // benchModel builds a chain of k equations over k exogenous inputs with a mix of operators:

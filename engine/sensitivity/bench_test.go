@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/olumi/isl/engine/internal/benchcpu"
 )
 
 // benchRequest: 10 equations over 5 normal inputs and 3 free parameters; 20 assumptions on
@@ -58,7 +60,7 @@ func BenchmarkSensitivity20x10(b *testing.B) {
 	for _, n := range []int{1000, 2000, 10000} {
 		b.Run(fmt.Sprintf("samples=%d", n), func(b *testing.B) {
 			var runs int
-			c0 := cpuTime()
+			c0 := benchcpu.Now()
 			for i := 0; i < b.N; i++ {
 				r, err := Analyze(context.Background(), req, Options{Samples: n, Seed: 1})
 				if err != nil {
@@ -66,7 +68,7 @@ func BenchmarkSensitivity20x10(b *testing.B) {
 				}
 				runs = r.ModelRun.Runs
 			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+			benchcpu.Report(b, c0, b.N)
 			b.ReportMetric(float64(runs), "model-runs/op")
 		})
 	}

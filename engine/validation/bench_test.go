@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+
+	"github.com/olumi/isl/engine/internal/benchcpu"
 )
 
 // bench200 is a 200-node DAG (each node has up to 3 parents among the 10 before it, ~560 edges)
@@ -82,11 +84,11 @@ func TestBench200Shape(t *testing.T) {
 func BenchmarkValidate200(b *testing.B) {
 	req := bench200(b)
 	b.ResetTimer()
-	c0 := cpuTime()
+	c0 := benchcpu.Now()
 	for i := 0; i < b.N; i++ {
 		if _, err := Validate(req); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+	benchcpu.Report(b, c0, b.N)
 }
