@@ -140,7 +140,13 @@ func (s *suite) health(t *testing.T) {
 	if ts, _ := m["timestamp"].(string); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`).MatchString(ts) {
 		t.Errorf("timestamp %q", ts)
 	}
-	expect(t, m, `"connected"`, "dependencies", "redis", "status")
+	// A deployment with Redis reports it; `make run` (the embedded store) reports backend memory.
+	if deps, _ := m["dependencies"].(map[string]any); deps["redis"] != nil {
+		expect(t, m, `"connected"`, "dependencies", "redis", "status")
+	} else {
+		expect(t, m, `"connected"`, "dependencies", "store", "status")
+		expect(t, m, `"memory"`, "dependencies", "store", "backend")
+	}
 }
 
 const validatePath = "/api/v1/causal/validate"

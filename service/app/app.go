@@ -60,8 +60,8 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	} else {
 		a.mem = memory.New(memory.Options{})
 		a.store = a.mem
-		a.metrics.RedisConnected.Set(1)
 	}
+	a.metrics.UseStore(kind)
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
 	})

@@ -16,7 +16,7 @@ import (
 
 // Config is the whole runtime configuration. Field comments name the environment key.
 type Config struct {
-	Env                       string        // ENV: development | staging | production
+	Env                       string        // ENV: development | staging | production (anything else is an error)
 	LogLevel                  string        // LOG_LEVEL
 	APIPrefix                 string        // API_V1_PREFIX
 	Host                      string        // HOST
@@ -129,6 +129,13 @@ func FromLookup(look Lookup) (Config, error) {
 			c.APIKeys = append(c.APIKeys, k)
 		}
 	}
+	switch c.Env {
+	case "development", "staging", "production":
+	default:
+		// An unknown value (a typo such as "prodution") must not silently switch off every
+		// production check.
+		errs = append(errs, fmt.Errorf("ENV=%q: want development, staging or production", c.Env))
+	}
 	switch c.LogLevel {
 	case "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL":
 	default:
@@ -160,7 +167,7 @@ func FromLookup(look Lookup) (Config, error) {
 }
 
 // Production reports whether the strict production rules apply.
-func (c Config) Production() bool { return c.Env == "production" || c.Env == "prod" }
+func (c Config) Production() bool { return c.Env == "production" }
 
 // Addr is the listen address.
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }

@@ -15,7 +15,8 @@ func TestHealth(t *testing.T) {
 	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != "0.1.0" {
 		t.Fatalf("health: %d %s", r.Status, r.Raw)
 	}
-	if r.str("dependencies", "redis", "status") != "connected" || r.str("dependencies", "redis", "backend") != "memory" {
+	// The embedded store is not a Redis and must not be reported as one.
+	if r.str("dependencies", "store", "status") != "connected" || r.str("dependencies", "store", "backend") != "memory" || strings.Contains(string(r.Raw), `"redis"`) {
 		t.Fatalf("dependencies: %s", r.Raw)
 	}
 	ts := r.str("timestamp")

@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,6 +21,16 @@ import (
 	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/isl"
 )
+
+const usage = `usage: isl [command]
+
+commands:
+  serve        run the service (the default; configuration from the environment and ./.env)
+  healthcheck  exit 0 iff GET /health on this host answers 200 (for container healthchecks)
+  diagnose     check configuration, Redis, /health, /metrics and the API key (isl diagnose --help)
+  version      print the version
+  help         this text
+`
 
 func main() {
 	cmd := "serve"
@@ -33,12 +44,24 @@ func main() {
 		os.Exit(healthcheck())
 	case "diagnose":
 		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
-	case "version", "--version":
-		fmt.Println(isl.Version)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|version]\n")
-		os.Exit(2)
+		os.Exit(info(cmd, os.Stdout, os.Stderr))
 	}
+}
+
+// info answers the commands that only print: asking for help is a success (exit 0), an unknown
+// command is a usage error (exit 2).
+func info(cmd string, stdout, stderr io.Writer) int {
+	switch cmd {
+	case "version", "--version":
+		fmt.Fprintln(stdout, isl.Version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "isl: unknown command %q\n%s", cmd, usage)
+	return 2
 }
 
 func serve() int {
