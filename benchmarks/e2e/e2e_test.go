@@ -74,8 +74,8 @@ func requireNoFailures(t *testing.T, rep load.Report) {
 	}
 	if rep.Errors != 0 {
 		for _, e := range rep.Endpoints {
-			for _, msg := range e.FirstErrors {
-				t.Errorf("%s: %s", e.Endpoint, msg)
+			for _, k := range e.ErrorKinds {
+				t.Errorf("%s ×%d: %s", e.Endpoint, k.Count, k.Error)
 			}
 		}
 		t.Fatalf("%d of %d requests failed at the client; want 0", rep.Errors, rep.Requests)

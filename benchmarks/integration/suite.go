@@ -32,6 +32,7 @@ func Run(t *testing.T, c *Client) {
 	t.Run("error envelopes", s.errors)
 	t.Run("determinism", s.determinism)
 	t.Run("preference flow", s.preferenceFlow)
+	t.Run("varied load payloads", s.variedPayloads)
 }
 
 type suite struct {
@@ -536,4 +537,21 @@ func firstDiff(a, b []byte) string {
 	}
 	lo := max(0, i-40)
 	return fmt.Sprintf("at byte %d: %q vs %q", i, a[lo:min(len(a), i+40)], b[lo:min(len(b), i+40)])
+}
+
+// variedPayloads: every body the load tool's --payloads varied sends is a valid request (so a
+// varied run measures the service, not 4xx answers). Elicit users are deleted afterwards.
+func (s *suite) variedPayloads(t *testing.T) {
+	for _, e := range payloads.Stateless() {
+		for i := 0; i < 12; i++ {
+			s.post(t, e.Path, string(payloads.Varied(e, i)), 200)
+		}
+	}
+	for i := 0; i < 6; i++ {
+		user := fmt.Sprintf("%s-varied-%d", s.run, i)
+		s.post(t, payloads.Elicit.Path, string(payloads.VariedElicitBody(user, i)), 200)
+		if r, err := s.c.DeleteUser(ctx(t), user); err != nil || r.Status != 204 {
+			t.Fatalf("delete %s: %v %+v", user, err, r)
+		}
+	}
 }
