@@ -34,21 +34,21 @@ const DefaultMaxRequests = 5_000_000
 
 // Config describes one run.
 type Config struct {
-	Host          string        // base URL, e.g. https://127.0.0.1:8443
-	APIKey        string        // sent as X-API-Key when non-empty
-	Duration      time.Duration // how long to send (required, > 0)
-	Concurrency   int           // virtual users (required, > 0)
-	Mix           string        // MixAPI (default) or MixHealth
-	MaxRequests   int64         // total request bound; 0 = DefaultMaxRequests
-	Timeout       time.Duration // per request; 0 = 30 s (nginx's proxy timeout)
-	Insecure      bool          // accept self-signed TLS certificates (pilot-local)
-	CACert        string        // PEM file of extra CA (or self-signed) certificates to trust
+	Host        string        // base URL, e.g. https://127.0.0.1:8443
+	APIKey      string        // sent as X-API-Key when non-empty
+	Duration    time.Duration // how long to send (required, > 0)
+	Concurrency int           // virtual users (required, > 0)
+	Mix         string        // MixAPI (default) or MixHealth
+	MaxRequests int64         // total request bound; 0 = DefaultMaxRequests
+	Timeout     time.Duration // per request; 0 = 30 s (nginx's proxy timeout)
+	Insecure    bool          // accept self-signed TLS certificates (pilot-local)
+	CACert      string        // PEM file of extra CA (or self-signed) certificates to trust
 	// Rate > 0 selects the open-loop model: requests arrive at this fixed rate (per second)
 	// whatever the target's speed, and each latency counts from the request's scheduled arrival,
 	// so queueing under overload is measured instead of hidden (a closed loop slows down with the
 	// target and understates latency). Concurrency then caps the requests in flight.
-	Rate     float64
-	Payloads string // PayloadsFixed (default: the worked examples) or PayloadsVaried
+	Rate          float64
+	Payloads      string        // PayloadsFixed (default: the worked examples) or PayloadsVaried
 	Progress      io.Writer     // live progress line (stderr in the CLI); nil = silent
 	ProgressEvery time.Duration // 0 = 1 s
 	Client        *http.Client  // optional; built from the fields above when nil
