@@ -7,27 +7,32 @@ BIN   := bin
 IMAGE ?= isl:dev
 PORT  ?= 8000
 
-.PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
+.PHONY: help run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
         pilot-local pilot-local-down bench-load integration clean
+
+# Test output goes through testreport: go test's usual lines, then what was skipped and why.
+# pipefail keeps go test's exit status.
+TESTREPORT := $(GO) run ./benchmarks/cmd/testreport
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
 run:
 	cd service && GOWORK=off PORT=$(PORT) $(GO) run ./cmd/isl
 
-## build: the service binary (static) into bin/
+## build: the service binary (static, stripped) into bin/isl; then e.g. bin/isl diagnose
 build:
 	mkdir -p $(BIN)
-	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/isl ./cmd/isl
+	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o ../$(BIN)/isl ./cmd/isl
 
-## test: every module's tests, including real redis-server/nginx/promtool checks and the
-## Dockerfile build-stage replay (set CI=true to turn missing binaries into failures)
+## test: go vet and every module's tests, including real redis-server/nginx/promtool checks, the
+## Dockerfile build-stage replay and the pilot end-to-end run (about 20 min cold, a few warm);
+## ends with what was skipped and why (set CI=true to turn missing binaries into failures)
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 -timeout 20m $(PKGS)
+	set -o pipefail; $(GO) test -json -count=1 -timeout 20m $(PKGS) | $(TESTREPORT)
 
-## test-short: the quick subset (skips the Dockerfile replay and the pilot end-to-end run)
+## test-short: the quick subset for the edit loop (no Dockerfile replay, no pilot end-to-end run)
 test-short:
-	$(GO) test -count=1 -short $(PKGS)
+	set -o pipefail; $(GO) test -json -count=1 -short $(PKGS) | $(TESTREPORT)
 
 ## bench: engine benchmarks (results are recorded in engine/BENCHMARKS.md)
 bench:
@@ -45,9 +50,11 @@ fuzz:
 lint: vet
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## vet: go vet over every module
 vet:
 	$(GO) vet $(PKGS)
 
+## fmt: gofmt -w every module
 fmt:
 	gofmt -w $(MODULES)
 
@@ -74,18 +81,27 @@ pilot-local:
 pilot-local-down:
 	$(GO) run ./stacks/cmd/pilot-local down --dir $(PILOT_DIR) $(if $(PURGE),--purge)
 
-## bench-load: SLO load test, e.g. make bench-load HOST=https://isl.example.com KEY=… [CONCURRENCY=100 DURATION=60s]
+## bench-load: SLO load test, e.g. make bench-load HOST=https://isl.example.com KEY=… [CONCURRENCY=100
+## DURATION=60s RATE=50 (open loop) PAYLOADS=varied CACERT=ca.pem JSON=run.json]
 HOST        ?= $(ISL_HOST)
 KEY         ?= $(ISL_API_KEY)
 CONCURRENCY ?= 10
 DURATION    ?= 30s
 bench-load:
-	$(GO) run ./benchmarks/cmd/isl-load --host $(HOST) --api-key "$(KEY)" --concurrency $(CONCURRENCY) \
-	  --duration $(DURATION) $(if $(filter true,$(ISL_INSECURE)),--insecure) $(if $(JSON),--json $(JSON)) $(ARGS)
+	$(GO) run ./benchmarks/cmd/isl-load $(if $(HOST),--host "$(HOST)") $(if $(KEY),--api-key "$(KEY)") \
+	  --concurrency "$(CONCURRENCY)" --duration "$(DURATION)" $(if $(RATE),--rate "$(RATE)") \
+	  $(if $(PAYLOADS),--payloads "$(PAYLOADS)") $(if $(CACERT),--cacert "$(CACERT)") \
+	  $(if $(filter true,$(ISL_INSECURE)),--insecure) $(if $(JSON),--json "$(JSON)") $(ARGS)
 
 ## integration: the black-box contract suite against a deployed ISL, e.g. make integration HOST=https://… KEY=…
 integration:
-	ISL_HOST=$(HOST) ISL_API_KEY="$(KEY)" $(GO) test -count=1 -v ./benchmarks/integration/
+	ISL_HOST="$(HOST)" ISL_API_KEY="$(KEY)" $(GO) test -count=1 -v ./benchmarks/integration/
 
+## clean: delete bin/
 clean:
 	rm -rf $(BIN)
+
+## help: this list (every target's ## line)
+help:
+	@awk '/^## [a-z-]+:/ { sub(/^## /, ""); n = index($$0, ":"); printf "  %-17s%s\n", substr($$0, 1, n - 1), substr($$0, n + 1); next } \
+	      /^## / { sub(/^## /, ""); printf "  %-17s %s\n", "", $$0 }' $(MAKEFILE_LIST)

@@ -1,20 +1,13 @@
 package deploy
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +16,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/stacks"
+	"github.com/olumi/isl/stacks/certs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -47,14 +41,10 @@ func testRoot(t *testing.T) string {
 func selfSigned(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "isl.example.com"},
-		DNSNames: []string{"isl.example.com"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	kb, _ := x509.MarshalECPrivateKey(key)
 	c, k := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	os.WriteFile(c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(k, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	if err := certs.SelfSigned(c, k, time.Hour, "isl.example.com"); err != nil {
+		t.Fatal(err)
+	}
 	return c, k
 }
 
@@ -328,7 +318,7 @@ func TestCommittedStacks(t *testing.T) {
 					t.Errorf("%s has a fixed container name: replacement would be delete-first", r.Name)
 				}
 				nets := arr(r.Inputs, "networksAdvanced")
-				if len(nets) != 1 || !contains(strs(arr(obj(nets[0]), "aliases")), r.Name) {
+				if len(nets) != 1 || !slices.Contains(strs(arr(obj(nets[0]), "aliases")), r.Name) {
 					t.Errorf("%s: network alias %v lacks its slot name", r.Name, nets)
 				}
 				hc := strs(arr(obj(r.Inputs["healthcheck"]), "tests"))
@@ -413,7 +403,7 @@ func TestCommittedStacks(t *testing.T) {
 			if !strings.Contains(pu[stacks.PrometheusRulesPath].Content, "alert: ISLServiceDown") {
 				t.Error("alert rules not uploaded")
 			}
-			if !contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
+			if !slices.Contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
 				t.Errorf("retention not set: %v", strs(arr(prom.Inputs, "command")))
 			}
 
@@ -454,15 +444,6 @@ func atoi(s string) int {
 	return n
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func TestBadConfigRejected(t *testing.T) {
 	cases := []struct {
 		name, stack string
@@ -489,7 +470,7 @@ func TestBadConfigRejected(t *testing.T) {
 			drop := tc.edit(config)
 			var keep []string
 			for _, k := range secretKeys {
-				if !contains(drop, k) {
+				if !slices.Contains(drop, k) {
 					keep = append(keep, k)
 				}
 			}

@@ -68,9 +68,6 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Handler is the app's HTTP API.
-func (a *App) Handler() http.Handler { return a.handler }
-
 // Serve answers on ln until ctx ends, then drains in-flight requests for at most ShutdownTimeout.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())

@@ -15,6 +15,7 @@ import (
 	"github.com/olumi/isl/service/app"
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/internal/redistest"
+	"github.com/olumi/isl/service/internal/testenv"
 )
 
 func lookup(kv map[string]string) config.Lookup {
@@ -132,7 +133,7 @@ func TestFailures(t *testing.T) {
 	})
 	t.Run("redis not listening", func(t *testing.T) {
 		e := production(rs)
-		e["REDIS_PORT"] = strconv.Itoa(freePort(t))
+		e["REDIS_PORT"] = strconv.Itoa(testenv.FreePort(t))
 		got, out, failed := run(t, Options{Lookup: lookup(e), URL: url})
 		if !failed || got["redis"].Status != Fail || !strings.Contains(got["redis"].Fix, "start Redis") {
 			t.Fatalf("redis: %+v\n%s", got["redis"], out)
@@ -152,7 +153,7 @@ func TestFailures(t *testing.T) {
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		got, out, failed := run(t, Options{Lookup: lookup(env), URL: "http://127.0.0.1:" + strconv.Itoa(freePort(t))})
+		got, out, failed := run(t, Options{Lookup: lookup(env), URL: "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))})
 		if !failed || got["health"].Status != Fail || got["metrics"].Status != Warn || got["api key"].Status != Warn {
 			t.Fatalf("%s", out)
 		}
@@ -221,20 +222,11 @@ func TestMainExitStatus(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // Against another host the local configuration and Redis are not the target's: they are not
 // checked (a broken local .env must not FAIL a healthy remote), and the output says so.
 func TestRemoteTargetSkipsLocalChecks(t *testing.T) {
 	url := startApp(t, map[string]string{"API_KEYS": "remote-key"})
-	local := map[string]string{"ENV": "production", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": strconv.Itoa(freePort(t))}
+	local := map[string]string{"ENV": "production", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": strconv.Itoa(testenv.FreePort(t))}
 	got, out, failed := run(t, Options{Lookup: lookup(local), URL: url, APIKey: "remote-key", Remote: true})
 	if failed {
 		t.Fatalf("a healthy remote failed because of the local config:\n%s", out)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/stacks"
+	"github.com/olumi/isl/stacks/certs"
 )
 
 // Options for Up.
@@ -122,7 +123,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: tlsOn}
 	if tlsOn {
 		cert, key := filepath.Join(o.Dir, "tls", "cert.pem"), filepath.Join(o.Dir, "tls", "key.pem")
-		if err := selfSigned(cert, key); err != nil {
+		if err := certs.SelfSigned(cert, key, 7*24*time.Hour, "127.0.0.1", "localhost"); err != nil {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
 		pl.TLSCertFile, pl.TLSKeyFile, st.CACert = cert, key, cert

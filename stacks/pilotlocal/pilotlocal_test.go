@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/olumi/isl/stacks/certs"
 )
 
 func TestFreePorts(t *testing.T) {
@@ -38,7 +40,7 @@ func TestFreePorts(t *testing.T) {
 func TestSelfSignedIsUsableByTLS(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "tls", "c.pem"), filepath.Join(dir, "tls", "k.pem")
-	if err := selfSigned(cert, key); err != nil {
+	if err := certs.SelfSigned(cert, key, 7*24*time.Hour, "127.0.0.1", "localhost"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/olumi/isl/service/internal/testenv"
 )
 
 // Server is one redis-server process. Addr and Password stay the same across Restart.
@@ -53,7 +55,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{Password: hex.EncodeToString(pw), t: t, bin: bin, dir: t.TempDir()}
 	// A free port can be taken by someone else between Close and redis-server's bind; retry a few.
 	for attempt := 0; ; attempt++ {
-		s.Port = freePort(t)
+		s.Port = testenv.FreePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		err := s.launch()
 		if err == nil {
@@ -124,9 +126,6 @@ func (s *Server) Do(args ...string) (string, error) {
 	return readReply(r)
 }
 
-// Log returns what redis-server wrote to stdout/stderr so far (for failure messages).
-func (s *Server) Log() string { return s.out.String() }
-
 func (s *Server) launch() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,15 +167,6 @@ func (s *Server) launch() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redistest: free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func encode(args ...string) []byte {
