@@ -263,21 +263,61 @@ func Down(st *State, log io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// Env returns the shell exports for clients of the running topology (isl-load, make
+// integration). It fails when the entry point is not running — after `down`, a crash or a
+// reboot — rather than hand out an endpoint and key that no longer answer.
+func Env(st *State) (string, error) {
+	entry, err := st.Component("nginx")
+	if err != nil {
+		return "", err
+	}
+	if !alive(entry) {
+		return "", fmt.Errorf("pilot-local is not running: nginx (pid %d) from %s is gone, so %s does not answer; start it with `make pilot-local`",
+			entry.PID, filepath.Join(st.Dir, StateFile), st.Endpoint)
+	}
+	out := fmt.Sprintf("export ISL_HOST=%s\nexport ISL_API_KEY=%s\n", st.Endpoint, st.APIKey)
+	if st.TLS {
+		out += "export ISL_INSECURE=true\n"
+		if st.CACert != "" {
+			out += "export ISL_CACERT=" + st.CACert + "\n"
+		}
+	}
+	return out, nil
+}
+
 // Signals understood by Stop.
 var Signals = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "INT": syscall.SIGINT}
 
-// Stop stops one component with sig and waits for it to exit.
-func Stop(st *State, name string, sig syscall.Signal) error {
+// Stop stops one component with sig and waits for it to exit; it says what it did on log.
+func Stop(st *State, name string, sig syscall.Signal, log io.Writer) error {
 	c, err := st.Component(name)
 	if err != nil {
 		return err
 	}
-	return stop(c, sig, 30*time.Second)
+	if !alive(c) {
+		fmt.Fprintf(log, "%s was not running (pid %d): nothing to stop\n", name, c.PID)
+		return nil
+	}
+	start := time.Now()
+	if err := stop(c, sig, 30*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "stopped %s (pid %d) with SIG%s in %s\n", name, c.PID, signalName(sig), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func signalName(sig syscall.Signal) string {
+	for n, s := range Signals {
+		if s == sig {
+			return n
+		}
+	}
+	return sig.String()
 }
 
 // Start (re)starts one stopped component with its recorded command and environment, waits until
-// it is ready and saves its new PID.
-func Start(ctx context.Context, st *State, name string, timeout time.Duration) error {
+// it is ready, saves its new PID and says so on log.
+func Start(ctx context.Context, st *State, name string, timeout time.Duration, log io.Writer) error {
 	c, err := st.Component(name)
 	if err != nil {
 		return err
@@ -291,7 +331,12 @@ func Start(ctx context.Context, st *State, name string, timeout time.Duration) e
 	if err := st.Save(); err != nil {
 		return err
 	}
-	return waitReady(ctx, c, st.RedisPassword, timeout)
+	start := time.Now()
+	if err := waitReady(ctx, c, st.RedisPassword, timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "started %s (pid %d) on %s, ready in %s\n", name, c.PID, c.Addr, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // Status reports, per component, whether it runs and is ready.

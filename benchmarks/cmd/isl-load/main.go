@@ -42,7 +42,7 @@ func run(args []string) int {
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many requests (0 = built-in bound)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (throwaway test hosts only; prefer --cacert)")
-	fs.StringVar(&cfg.CACert, "cacert", "", "PEM file of the CA (or self-signed) certificate to trust, e.g. .pilot-local/tls/cert.pem")
+	fs.StringVar(&cfg.CACert, "cacert", os.Getenv("ISL_CACERT"), "PEM file of the CA (or self-signed) certificate to trust, e.g. .pilot-local/tls/cert.pem (env ISL_CACERT)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: fixed arrival rate in requests/s (latency includes queueing); 0 = closed loop of --concurrency users")
 	fs.StringVar(&cfg.Payloads, "payloads", load.PayloadsFixed, "fixed (the worked examples, comparable runs) or varied (sizes and values differ per request)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file (for history)")
