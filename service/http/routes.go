@@ -10,6 +10,10 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
+// routeMethods are the methods a path is probed with for the 405 Allow header and the
+// trailing-slash redirect.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
 // routes is the whole API at a glance.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
@@ -19,7 +23,7 @@ func (s *server) routes() http.Handler {
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		var allow []string
-		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		for _, m := range routeMethods {
 			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
 				allow = append(allow, m)
 			}
@@ -80,7 +84,7 @@ func trailingSlash(mux chi.Routes) func(http.Handler) http.Handler {
 
 // isRoute reports whether path matches a route for any method.
 func isRoute(mux chi.Routes, path string) bool {
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range routeMethods {
 		if mux.Match(chi.NewRouteContext(), m, path) {
 			return true
 		}
