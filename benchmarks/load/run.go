@@ -86,19 +86,11 @@ func (c *Config) normalise() error {
 	if c.Concurrency <= 0 || c.Concurrency > 10000 {
 		return fmt.Errorf("concurrency %d: want 1..10000", c.Concurrency)
 	}
-	switch c.Mix {
-	case "":
-		c.Mix = MixAPI
-	case MixAPI, MixHealth:
-	default:
-		return fmt.Errorf("mix %q: want %s or %s", c.Mix, MixAPI, MixHealth)
+	if err := choice("mix", &c.Mix, MixAPI, MixHealth); err != nil {
+		return err
 	}
-	switch c.Payloads {
-	case "":
-		c.Payloads = PayloadsFixed
-	case PayloadsFixed, PayloadsVaried:
-	default:
-		return fmt.Errorf("payloads %q: want %s or %s", c.Payloads, PayloadsFixed, PayloadsVaried)
+	if err := choice("payloads", &c.Payloads, PayloadsFixed, PayloadsVaried); err != nil {
+		return err
 	}
 	if c.Rate < 0 || c.Rate > 1e6 {
 		return fmt.Errorf("rate %g: want 0 (closed loop) or up to 1e6 requests/s", c.Rate)
@@ -122,6 +114,18 @@ func (c *Config) normalise() error {
 		}
 		tr.TLSClientConfig = tlsCfg
 		c.Client = &http.Client{Transport: tr, Timeout: c.Timeout}
+	}
+	return nil
+}
+
+// choice defaults an empty *v to def and accepts only def or other.
+func choice(name string, v *string, def, other string) error {
+	switch *v {
+	case "":
+		*v = def
+	case def, other:
+	default:
+		return fmt.Errorf("%s %q: want %s or %s", name, *v, def, other)
 	}
 	return nil
 }
