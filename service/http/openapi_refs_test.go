@@ -2,6 +2,7 @@ package http
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -51,5 +52,21 @@ func TestOpenAPICitesOnlyTheRepositoryDocs(t *testing.T) {
 	walk(d.raw, "")
 	if ed, _ := d.raw["externalDocs"].(map[string]any); ed["url"] != "docs/api.md" {
 		t.Errorf("externalDocs = %v, want a pointer to docs/api.md", d.raw["externalDocs"])
+	}
+}
+
+// /docs shows the pointer to the reference (checked with the page's own script when Node.js is
+// installed, as TestDocsRendererRuns does).
+func TestDocsPagePointsToTheReference(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed; the renderer is only checked statically (TestDocsPages)")
+	}
+	out, err := exec.Command(node, "testdata/docs_smoke.js", "docs.js", "openapi.json", "docs").CombinedOutput()
+	if err != nil {
+		t.Fatalf("renderer failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "is docs/api.md in the ISL repository") {
+		t.Fatalf("/docs does not point to docs/api.md:\n%.400s", out)
 	}
 }
