@@ -15,10 +15,11 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 func main() {
-	failed, err := Run(os.Stdin, os.Stdout)
+	failed, err := Run(os.Stdin, os.Stdout, time.Minute)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testreport: %v\n", err)
 		os.Exit(1)
@@ -40,19 +41,56 @@ type event struct {
 type skip struct{ pkg, test, reason string }
 
 // Run copies the stream's package lines and failing tests' output to w, then the skip summary.
-func Run(r io.Reader, w io.Writer) (failed bool, err error) {
+// After quiet without any line printed, it names the top-level tests still running, so that a
+// long suite (the pilot end-to-end run) is not minutes of silence.
+func Run(r io.Reader, w io.Writer, quiet time.Duration) (failed bool, err error) {
 	buf := map[string][]string{} // package + "\x00" + test → output lines so far
 	var skips []skip
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
+	running := map[string]time.Time{} // top-level test → start
+	lines := make(chan []byte)
+	scanErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			lines <- append([]byte(nil), sc.Bytes()...)
+		}
+		scanErr <- sc.Err()
+		close(lines)
+	}()
+	tick := time.NewTicker(quiet)
+	defer tick.Stop()
+	lastPrint := time.Now()
+	pw := &printWatch{w: w, last: &lastPrint}
+	w = pw
+	for {
+		var line []byte
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case now := <-tick.C:
+			if now.Sub(lastPrint) >= quiet && len(running) > 0 {
+				stillRunning(w, running, now)
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
 		var e event
 		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
 			fmt.Fprintf(w, "%s\n", line) // not an event (e.g. go vet output): pass it through
 			continue
 		}
 		key := e.Package + "\x00" + e.Test
+		if e.Test != "" && !strings.Contains(e.Test, "/") {
+			switch e.Action {
+			case "run":
+				running[short(e.Package)+"."+e.Test] = time.Now()
+			case "pass", "fail", "skip":
+				delete(running, short(e.Package)+"."+e.Test)
+			}
+		}
 		switch {
 		case e.Action == "build-output":
 			fmt.Fprint(w, e.Output)
@@ -81,11 +119,39 @@ func Run(r io.Reader, w io.Writer) (failed bool, err error) {
 			delete(buf, key)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := <-scanErr; err != nil {
 		return true, fmt.Errorf("read test2json stream: %w", err)
 	}
 	summarise(w, skips)
 	return failed, nil
+}
+
+// printWatch records when anything was last printed.
+type printWatch struct {
+	w    io.Writer
+	last *time.Time
+}
+
+func (p *printWatch) Write(b []byte) (int, error) {
+	*p.last = time.Now()
+	return p.w.Write(b)
+}
+
+// stillRunning prints the running top-level tests, longest first.
+func stillRunning(w io.Writer, running map[string]time.Time, now time.Time) {
+	names := make([]string, 0, len(running))
+	for n := range running {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return running[names[i]].Before(running[names[j]]) })
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s (%s)", n, now.Sub(running[n]).Round(time.Second)))
+	}
+	if len(parts) > 4 {
+		parts = append(parts[:4], fmt.Sprintf("and %d more", len(parts)-4))
+	}
+	fmt.Fprintf(w, "… still running: %s\n", strings.Join(parts, ", "))
 }
 
 // reason is what the skipped test logged, without go test's framing lines.

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 const stream = `{"Action":"start","Package":"p/a"}
@@ -36,7 +40,7 @@ const stream = `{"Action":"start","Package":"p/a"}
 
 func TestRunReportsFailuresAndSkips(t *testing.T) {
 	var out bytes.Buffer
-	failed, err := Run(strings.NewReader(stream), &out)
+	failed, err := Run(strings.NewReader(stream), &out, time.Hour)
 	if err != nil || !failed {
 		t.Fatalf("failed=%v err=%v", failed, err)
 	}
@@ -60,13 +64,13 @@ func TestRunPassesAndSaysNothingSkipped(t *testing.T) {
 	var out bytes.Buffer
 	failed, err := Run(strings.NewReader(`{"Action":"output","Package":"p","Output":"ok  \tp\t0.1s\n"}
 {"Action":"pass","Package":"p"}
-`), &out)
+`), &out, time.Hour)
 	if err != nil || failed || !strings.Contains(out.String(), "skipped: none") {
 		t.Fatalf("failed=%v err=%v\n%s", failed, err, out.String())
 	}
 	failed, _ = Run(strings.NewReader(`{"Action":"build-output","ImportPath":"p [p.test]","Output":"x.go:1: syntax error\n"}
 {"Action":"build-fail","ImportPath":"p [p.test]"}
-`), &out)
+`), &out, time.Hour)
 	if !failed || !strings.Contains(out.String(), "syntax error") {
 		t.Fatalf("a build failure must fail:\n%s", out.String())
 	}
@@ -94,10 +98,41 @@ func TestAgainstGoTest(t *testing.T) {
 		t.Fatalf("go test: %v\n%s", err, b)
 	}
 	var out bytes.Buffer
-	failed, err := Run(bytes.NewReader(b), &out)
+	failed, err := Run(bytes.NewReader(b), &out, time.Hour)
 	if err != nil || failed || !strings.Contains(out.String(), "1 × frobnicator not installed") || !strings.Contains(out.String(), "ok  \tx") {
 		t.Fatalf("failed=%v err=%v\n%s", failed, err, out.String())
 	}
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
+
+// A long quiet stretch names what is still running instead of printing nothing.
+func TestRunNamesLongRunningTests(t *testing.T) {
+	pr, pw := io.Pipe()
+	var out syncBuf
+	done := make(chan bool)
+	go func() {
+		failed, _ := Run(pr, &out, 20*time.Millisecond)
+		done <- failed
+	}()
+	fmt.Fprintln(pw, `{"Action":"run","Package":"github.com/olumi/isl/benchmarks/e2e","Test":"TestPilot"}`)
+	fmt.Fprintln(pw, `{"Action":"run","Package":"github.com/olumi/isl/benchmarks/e2e","Test":"TestPilot/smoke"}`)
+	time.Sleep(150 * time.Millisecond)
+	fmt.Fprintln(pw, `{"Action":"pass","Package":"github.com/olumi/isl/benchmarks/e2e","Test":"TestPilot"}`)
+	pw.Close()
+	if <-done {
+		t.Fatal("nothing failed")
+	}
+	got := out.String()
+	if !strings.Contains(got, "… still running: benchmarks/e2e.TestPilot (") || strings.Contains(got, "TestPilot/smoke") {
+		t.Fatalf("output:\n%s", got)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
