@@ -196,7 +196,7 @@ func summarise(w io.Writer, skips []skip) {
 		}
 		return reasons[i] < reasons[j]
 	})
-	fmt.Fprintf(w, "\nskipped: %d test(s), for %d reason(s) (with CI=true a missing program is a failure instead):\n", len(skips), len(reasons))
+	fmt.Fprintf(w, "\nskipped: %d test(s), for %d reason(s) (a skip for a missing program is a failure with CI=true):\n", len(skips), len(reasons))
 	for _, r := range reasons {
 		ss := by[r]
 		var names []string
