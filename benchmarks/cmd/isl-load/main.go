@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -55,6 +56,9 @@ func run(args []string) int {
 	}
 	if endpoint != "" {
 		cfg.Mix = endpoint
+	}
+	if cfg.Host != "" && !strings.Contains(cfg.Host, "://") {
+		cfg.Host = "http://" + cfg.Host // like isl diagnose --url: a bare host:port is plain HTTP
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr

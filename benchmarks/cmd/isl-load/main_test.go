@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -45,6 +46,9 @@ func TestExitStatus(t *testing.T) {
 	defer flaky.Close()
 	if code := run([]string{"--host", flaky.URL, "--duration", "200ms", "--concurrency", "1", "--quiet", "--mix", "health"}); code != 1 {
 		t.Fatalf("failing run exit %d", code)
+	}
+	if code := run([]string{"--host", strings.TrimPrefix(ok.URL, "http://"), "--duration", "100ms", "--quiet", "--mix", "health"}); code != 0 {
+		t.Fatalf("scheme-less host exit %d", code)
 	}
 	if code := run([]string{"--help"}); code != 0 {
 		t.Fatalf("--help exit %d", code)
