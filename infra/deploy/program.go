@@ -38,10 +38,13 @@ func Program(opts Options) pulumi.RunFunc {
 				return fmt.Errorf("find the repo root (Pulumi.yaml): %w", err)
 			}
 		}
-		src := pulumiSource{ctx: ctx}
-		if f, err := stacks.ReadStackFile(root, ctx.Stack()); err == nil {
-			src.fileKeys = f.Keys()
+		// The stack file lists the keys that are set (the SDK cannot enumerate them), so a
+		// misspelt isl:* key is caught. A file that does not parse is an error, never skipped.
+		f, err := stacks.ReadStackFile(root, ctx.Stack())
+		if err != nil {
+			return fmt.Errorf("stack %s config: %w", ctx.Stack(), err)
 		}
+		src := pulumiSource{ctx: ctx, fileKeys: f.Keys()}
 		cfg, err := stacks.Load(ctx.Stack(), src)
 		if err != nil {
 			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)

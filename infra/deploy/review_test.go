@@ -118,6 +118,12 @@ func TestRelativeTLSPathsFromProjectRoot(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "tls"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The program reads the stack file (typo check), so the root needs one.
+	sf, err := os.ReadFile(stacks.StackFilePath(testRoot(t), "pilot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(stacks.StackFilePath(root, "pilot"), sf, 0o644)
 	for key, name := range map[string]string{"isl:tlsCertFile": "tls/fullchain.pem", "isl:tlsKeyFile": "tls/privkey.pem"} {
 		b, err := os.ReadFile(config[key])
 		if err != nil {
