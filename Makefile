@@ -7,6 +7,17 @@ BIN   := bin
 IMAGE ?= isl:dev
 PORT  ?= 8000
 
+# Build identity, linked into the binary and labelled on the image: the release tag vX.Y.Z without
+# its v (`git describe` between tags), the commit, the build time. Override any of them on the
+# command line (make build VERSION=1.2.0).
+VERSION    := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//')
+VERSION    := $(or $(VERSION),0.0.0-dev)
+COMMIT     := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
+              -X github.com/olumi/isl/service/isl.Commit=$(COMMIT) \
+              -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
+
 .PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
         pilot-local pilot-local-down bench-load integration clean
 
@@ -14,10 +25,10 @@ PORT  ?= 8000
 run:
 	cd service && GOWORK=off PORT=$(PORT) $(GO) run ./cmd/isl
 
-## build: the service binary (static) into bin/
+## build: the service binary (static) into bin/, with VERSION, COMMIT and BUILD_DATE linked in
 build:
 	mkdir -p $(BIN)
-	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/isl ./cmd/isl
+	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(abspath $(BIN))/isl ./cmd/isl
 
 ## test: every module's tests, including real redis-server/nginx/promtool checks and the
 ## Dockerfile build-stage replay (set CI=true to turn missing binaries into failures)
@@ -53,7 +64,8 @@ fmt:
 
 ## docker-build: the service image (needs a Docker engine; context is the repo root)
 docker-build:
-	docker build -f service/Dockerfile -t $(IMAGE) .
+	docker build -f service/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
 
 ## docker-check: replay the image's build stage without Docker (what CI can check)
 docker-check:

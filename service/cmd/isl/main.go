@@ -3,7 +3,7 @@
 //	isl               serve (configuration from the environment and ./.env)
 //	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
 //	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
-//	isl version       print the version
+//	isl version       print the version, commit and build date (set at link time)
 package main
 
 import (
@@ -34,7 +34,8 @@ func main() {
 	case "diagnose":
 		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
 	case "version", "--version":
-		fmt.Println(isl.Version)
+		b := isl.Build()
+		fmt.Printf("version: %s\ncommit: %s\nbuilt: %s\ngo: %s\n", b.Version, b.Commit, b.BuildDate, b.GoVersion)
 	default:
 		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|version]\n")
 		os.Exit(2)
