@@ -71,11 +71,12 @@ docker-build:
 docker-check:
 	cd service && $(GO) test -count=1 -run TestDockerfileBuildStage ./cmd/isl
 
-## diff: effective configuration and declared resources of two stacks, e.g. make diff FROM=staging TO=pilot
+## diff: what differs between two stacks (settings, rendered files, resources), e.g.
+## make diff FROM=staging TO=pilot ARGS="--all --strict --json"; exit 0 same, 1 different, 2 invalid
 FROM ?= staging
 TO   ?= pilot
 diff:
-	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO)
+	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO) $(ARGS)
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local
