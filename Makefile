@@ -18,7 +18,7 @@ LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
               -X github.com/olumi/isl/service/isl.Commit=$(COMMIT) \
               -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
 
-.PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
+.PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff promote fuzz \
         pilot-local pilot-local-down bench-load integration clean
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
@@ -77,6 +77,11 @@ FROM ?= staging
 TO   ?= pilot
 diff:
 	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO) $(ARGS)
+
+## promote: pin the image FROM runs (its registry digest) as TO's isl:image and show TO's diff, e.g.
+## make promote FROM=staging TO=pilot [ARGS="--dry-run" | ARGS="--state DIR"]; refuses unpinned or unhealthy
+promote:
+	$(GO) run ./infra/cmd/promote --from $(FROM) --to $(TO) $(ARGS)
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local

@@ -252,6 +252,32 @@ func (f *StackFile) Set(key, value string) error {
 	return nil
 }
 
+// Comment sets the end-of-line comment of a key's value (a record of why it has that value, such
+// as which deployment a promoted image came from). A key that is not set is left alone.
+func (f *StackFile) Comment(key, text string) {
+	if cfg := f.config(); cfg != nil {
+		for i := 0; i+1 < len(cfg.Content); i += 2 {
+			if k := cfg.Content[i].Value; k == key || Project+":"+k == key {
+				cfg.Content[i+1].LineComment = "# " + text
+			}
+		}
+	}
+}
+
+// config is the document's config mapping, if any.
+func (f *StackFile) config() *yaml.Node {
+	if f.doc == nil {
+		return nil
+	}
+	top := f.doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value == "config" && top.Content[i+1].Kind == yaml.MappingNode {
+			return top.Content[i+1]
+		}
+	}
+	return nil
+}
+
 func (f *StackFile) setValue(key, value string) {
 	f.Values[key], f.Secrets[key], f.Objects[key] = value, false, false
 }

@@ -268,12 +268,21 @@ func neutral(s *side, content []byte) string {
 // tlsNotes says plainly when a TLS file cannot be read here, and whether the certificates differ.
 func tlsNotes(a, b *side) []string {
 	var notes []string
+	var order []string
+	who := map[string][]string{} // the same unreadable file on both sides is said once
 	for _, s := range []*side{a, b} {
 		for _, p := range []string{stacks.NginxCertPath, stacks.NginxKeyPath} {
 			if t, ok := s.tls[p]; ok && t.err != nil {
-				notes = append(notes, fmt.Sprintf("%s: %s %s cannot be read here (%v); nginx's TLS files are not compared", s.Name, t.key, t.path, unwrapPath(t.err)))
+				n := fmt.Sprintf("%s %s cannot be read here (%v); nginx's TLS files are not compared", t.key, t.path, unwrapPath(t.err))
+				if who[n] == nil {
+					order = append(order, n)
+				}
+				who[n] = append(who[n], s.Name)
 			}
 		}
+	}
+	for _, n := range order {
+		notes = append(notes, strings.Join(who[n], " and ")+": "+n)
 	}
 	ca, cb := a.tls[stacks.NginxCertPath], b.tls[stacks.NginxCertPath]
 	if ca.err == nil && cb.err == nil && ca.content != nil && cb.content != nil && string(ca.content) != string(cb.content) {
