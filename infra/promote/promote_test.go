@@ -39,7 +39,7 @@ type memState struct {
 }
 
 func (m memState) Outputs(string) (map[string]any, error) { return m.outputs, nil }
-func (m memState) History(string) ([]Update, error)      { return m.history, nil }
+func (m memState) History(string) ([]Update, error)       { return m.history, nil }
 
 func TestPromoteHealthyStaging(t *testing.T) {
 	root := fixtureRoot(t)
