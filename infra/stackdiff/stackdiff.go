@@ -154,7 +154,8 @@ func load(s Side, root string) (*side, error) {
 		config[k] = v
 	}
 	sort.Strings(secretKeys)
-	sd.declared, sd.runErr = deploy.RunMocked(s.Stack, config, secretKeys, deploy.Options{Strictness: stacks.Structural, Root: root, ImageTag: "c-<content>"})
+	sd.declared, sd.runErr = deploy.RunMocked(s.Stack, config, secretKeys, deploy.Options{Strictness: stacks.Structural, Root: root, ImageTag: "c-<content>",
+		Build: &deploy.BuildInfo{Version: "<version>", Commit: "<commit>", Date: "<date>"}})
 	return sd, nil
 }
 
