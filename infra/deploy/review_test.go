@@ -9,7 +9,7 @@ import (
 	"github.com/olumi/isl/stacks"
 )
 
-// Rollback to a local-only image tag (README "Rollback to a previous image", no registry): the
+// Rollback to a local-only image tag (README "Rollback", without a registry): the
 // provider reports no repoDigest for such an image, so the replicas must run its imageId.
 func TestRollbackToLocalImageTag(t *testing.T) {
 	const tag = "isl:c-1a2b3c4d5e6f"
