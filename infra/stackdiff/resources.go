@@ -40,18 +40,7 @@ func compareResources(a, b *side, files []FileChange) ([]ResourceChange, int) {
 		changedFile[f.Path] = true
 	}
 	ia, ib := index(a), index(b)
-	keys := map[string]bool{}
-	for k := range ia {
-		keys[k] = true
-	}
-	for k := range ib {
-		keys[k] = true
-	}
-	var sorted []string
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
+	sorted := union(ia, ib)
 	var out []ResourceChange
 	same := 0
 	for _, k := range sorted {
@@ -194,7 +183,8 @@ func presence(read bool) string {
 	return "none"
 }
 
-func union(a, b map[string]string) []string {
+// union is the keys of two maps, sorted.
+func union[V any](a, b map[string]V) []string {
 	var keys []string
 	for k := range a {
 		keys = append(keys, k)

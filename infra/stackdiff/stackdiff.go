@@ -233,18 +233,7 @@ func display(f stacks.StackFile, key string, secret bool) string {
 // compareFiles diffs each rendered file. The provenance comment names the stack; it is made the
 // same on both sides so that only real differences show.
 func compareFiles(a, b *side) []FileChange {
-	names := map[string]bool{}
-	for n := range a.files {
-		names[n] = true
-	}
-	for n := range b.files {
-		names[n] = true
-	}
-	var sorted []string
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
+	sorted := union(a.files, b.files)
 	var out []FileChange
 	for _, n := range sorted {
 		fa, fb := a.files[n], b.files[n]

@@ -7,12 +7,11 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/olumi/isl/infra/internal/cli"
 	"github.com/olumi/isl/infra/promote"
 	"github.com/olumi/isl/stacks"
 )
@@ -63,36 +62,14 @@ func Run(args []string, stdout, stderr io.Writer) int {
 func parseFlags(args []string, stdout, stderr io.Writer) (promote.Request, promote.State, int, bool) {
 	var req promote.Request
 	var stateDir string
-	fs := flag.NewFlagSet("promote", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("promote", usage, stderr)
 	fs.StringVar(&req.From, "from", "staging", "the tested stack whose image is promoted")
 	fs.StringVar(&req.To, "to", "pilot", "the stack whose isl:image is set")
 	fs.StringVar(&req.Root, "root", "", "repository root (default: the nearest parent with Pulumi.yaml)")
 	fs.StringVar(&stateDir, "state", "", "read the source's outputs and history from saved JSON files in DIR instead of the Pulumi CLI")
 	fs.BoolVar(&req.DryRun, "dry-run", false, "show the result, write nothing")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return req, nil, 0, false
-		}
-		return req, nil, 2, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "promote: unexpected argument %q\n", fs.Arg(0))
-		return req, nil, 2, false
-	}
-	if req.Root == "" {
-		r, err := stacks.FindRoot(".")
-		if err != nil {
-			fmt.Fprintln(stderr, "promote:", err)
-			return req, nil, 2, false
-		}
-		req.Root = r
+	if code, ok := cli.Parse(fs, args, &req.Root, stdout); !ok {
+		return req, nil, code, false
 	}
 	var state promote.State = promote.PulumiCLI{Root: req.Root}
 	if stateDir != "" {

@@ -8,12 +8,11 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/olumi/isl/infra/internal/cli"
 	"github.com/olumi/isl/infra/stackdiff"
 	"github.com/olumi/isl/stacks"
 )
@@ -66,40 +65,15 @@ func Run(args []string, stdout, stderr io.Writer) int {
 // flag: 2).
 func parseFlags(args []string, stdout, stderr io.Writer) (params, int, bool) {
 	var p params
-	fs := flag.NewFlagSet("stackdiff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("stackdiff", usage, stderr)
 	fs.StringVar(&p.from, "from", "staging", "source stack")
 	fs.StringVar(&p.to, "to", "pilot", "target stack")
 	fs.StringVar(&p.root, "root", "", "repository root (default: the nearest parent with Pulumi.yaml)")
 	fs.BoolVar(&p.all, "all", false, "list every setting, not only those that differ")
 	fs.BoolVar(&p.strict, "strict", false, "the target's deploy-time checks (secrets set, TLS files readable) must pass")
 	fs.BoolVar(&p.jsonO, "json", false, "print the report as JSON")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return p, 0, false
-		}
-		return p, 2, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "stackdiff: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return p, 2, false
-	}
-	if p.root == "" {
-		r, err := stacks.FindRoot(".")
-		if err != nil {
-			fmt.Fprintln(stderr, "stackdiff:", err)
-			return p, 2, false
-		}
-		p.root = r
-	}
-	return p, 0, true
+	code, ok := cli.Parse(fs, args, &p.root, stdout)
+	return p, code, ok
 }
 
 // loadSides reads both stack files; an unknown stack is named along with the known ones.
