@@ -296,6 +296,17 @@ func (f StackFile) Bytes() ([]byte, error) {
 	if err := enc.Close(); err != nil {
 		return nil, err
 	}
+	// The encoder does not preserve every form exactly (a null inside a flow mapping comes back as
+	// an empty string): refuse to write a file that would no longer mean what it meant.
+	again, err := ParseStackFile(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("re-encoded stack file does not parse: %w", err)
+	}
+	for _, k := range append(f.Keys(), again.Keys()...) {
+		if again.Values[k] != f.Values[k] || again.Secrets[k] != f.Secrets[k] {
+			return nil, fmt.Errorf("re-encoding the stack file would change %s (%q → %q): edit it by hand", k, f.Values[k], again.Values[k])
+		}
+	}
 	return buf.Bytes(), nil
 }
 

@@ -229,10 +229,13 @@ func FuzzParseStackFile(f *testing.F) {
 				t.Fatalf("key without namespace kept: %q", k)
 			}
 		}
-		// Whatever parses re-encodes to a document with the same values.
+		// Whatever parses re-encodes to a document with the same values, or Bytes refuses.
 		b, err := sf.Bytes()
 		if err != nil {
-			t.Fatalf("encode: %v", err)
+			if !strings.Contains(err.Error(), "re-encod") {
+				t.Fatalf("encode: %v", err)
+			}
+			return
 		}
 		again, err := ParseStackFile(b)
 		if err != nil {
