@@ -19,7 +19,7 @@ import (
 // Project is the Pulumi project name, the namespace of every ISL config key ("isl:replicas").
 const Project = "isl"
 
-// Tier is a deployment tier; each has its own defaults.
+// Tier is a deployment tier: the validation rules a stack is held to (isl:tier).
 type Tier string
 
 const (
@@ -64,7 +64,7 @@ type Config struct {
 	// them as secret outputs).
 	Secrets map[string]bool
 
-	// Effective holds every non-secret setting as the string in effect (after defaults), by full key.
+	// Effective holds every non-secret setting as the string in effect (trimmed), by full key.
 	Effective map[string]string
 }
 
