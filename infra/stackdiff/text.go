@@ -117,8 +117,19 @@ func (r Report) writeValidation(w io.Writer) {
 	}
 }
 
-// WriteJSON prints the report for tooling.
+// WriteJSON prints the report for tooling (empty lists as [], never null).
 func (r Report) WriteJSON(w io.Writer) error {
+	for _, l := range []*[]string{&r.Notes, &r.Problems, &r.Warnings} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	if r.Files == nil {
+		r.Files = []FileChange{}
+	}
+	if r.Resources == nil {
+		r.Resources = []ResourceChange{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
