@@ -10,49 +10,22 @@ import (
 	"testing"
 )
 
-// pulumiForms is a stack file in every form `pulumi config set` (and a hand edit Pulumi accepts)
-// produces: quoted numbers and booleans, plain and quoted strings, both secret forms, a list
-// (docker:sshOpts, which an ssh:// pilot host needs), an object with a nested secret, a key
-// without namespace, block scalars, and the top-level encryption salt.
-const pulumiForms = `# header comment
-secretsprovider: passphrase
-encryptionsalt: v1:Xq0cmN0N0Yk=:v1:0x1n9sXRW+Hd4bX1:Y2F0YWxvZw==
-config:
-  docker:host: ssh://isl@pilot-host   # trailing comment
-  docker:sshOpts:
-    - -i
-    - /home/isl/.ssh/pilot_ed25519
-    - -o
-    - UserKnownHostsFile=/home/isl/.ssh/known_hosts
-  isl:replicas: "3"
-  isl:httpPort: 80
-  isl:tls: "true"
-  isl:protectData: false
-  isl:replicaCpus: 1.0
-  isl:replicaCpusQuoted: "1.0"
-  isl:publicHost: "isl.example.com"
-  isl:imageRegistry: ''
-  isl:adminAllowCidrs: '10.0.0.0/8,192.168.0.0/16'
-  isl:redisPassword:
-    secure: v1:AAAABBBB
-  isl:secretKey: {secure: v1:CCCC}
-  isl:alerting:
-    receivers:
-      - name: ops
-        url: https://hooks.example/ops
-    token:
-      secure: v1:DDDD
-  isl:labels: {team: isl, tier: pilot}
-  logLevel: INFO
-  isl:note: "a # not a comment"
-  isl:motd: |
-    line one
-    line two
-  isl:date: 2026-12-01
-`
+// pulumiForms is testdata/pulumi-forms.yaml: a stack file in every form `pulumi config set` (and
+// a hand edit Pulumi accepts) produces: quoted numbers and booleans, plain and quoted strings, both
+// secret forms, a list (docker:sshOpts, which an ssh:// pilot host needs), an object with a nested
+// secret, a key without namespace, block scalars, a date, and the top-level encryption salt.
+// infra/deploy's TestPulumiLoadersAgree checks that Pulumi's own loader reads it the same way.
+func pulumiForms(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "pulumi-forms.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestParseStackFileEveryPulumiForm(t *testing.T) {
-	f, err := ParseStackFile([]byte(pulumiForms))
+	f, err := ParseStackFile([]byte(pulumiForms(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +188,7 @@ func TestReadStackFileUnknownStackListsKnown(t *testing.T) {
 }
 
 func FuzzParseStackFile(f *testing.F) {
-	f.Add(pulumiForms)
+	f.Add(pulumiForms(f))
 	f.Add("config:\n  isl:replicas: 3\n  isl:x:\n    secure: v1:a\n")
 	f.Add("config:\n  isl:a: 'it''s'\n")
 	f.Add("config:\n  isl:a: \"\\u0041\"\n")
