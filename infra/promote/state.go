@@ -21,7 +21,7 @@ func (p PulumiCLI) Outputs(stack string) (map[string]any, error) {
 // History implements State.
 func (p PulumiCLI) History(stack string) ([]Update, error) {
 	var h []Update
-	return h, p.run(&h, "stack", "history", "--json", "--stack", stack, "--page-size", "20")
+	return h, p.run(&h, "stack", "history", "--json", "--stack", stack, "--page-size", "100") // newest first; refreshes in between are skipped
 }
 
 func (p PulumiCLI) run(dst any, args ...string) error {
