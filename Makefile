@@ -72,16 +72,19 @@ docker-check:
 	cd service && $(GO) test -count=1 -run TestDockerfileBuildStage ./cmd/isl
 
 ## diff: what differs between two stacks (settings, rendered files, resources), e.g.
-## make diff FROM=staging TO=pilot ARGS="--all --strict --json"; exit 0 same, 1 different, 2 invalid
+## make diff FROM=staging TO=pilot ARGS="--all --strict --json". make fails only when a stack is invalid;
+## bin/stackdiff itself exits 0 same, 1 different, 2 invalid (go run and make cannot pass 1 and 2 apart)
 FROM ?= staging
 TO   ?= pilot
 diff:
-	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO) $(ARGS)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/stackdiff ./infra/cmd/stackdiff
+	@$(BIN)/stackdiff --from $(FROM) --to $(TO) $(ARGS); rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 ## promote: pin the image FROM runs (its registry digest) as TO's isl:image and show TO's diff, e.g.
 ## make promote FROM=staging TO=pilot [ARGS="--dry-run" | ARGS="--state DIR"]; refuses unpinned or unhealthy
 promote:
-	$(GO) run ./infra/cmd/promote --from $(FROM) --to $(TO) $(ARGS)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/promote ./infra/cmd/promote
+	@$(BIN)/promote --from $(FROM) --to $(TO) $(ARGS)
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local

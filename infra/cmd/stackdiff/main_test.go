@@ -193,4 +193,20 @@ func TestMakeDiffPassesArgs(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "stackdiff --from dev --to pilot --strict --json") {
 		t.Errorf("make -n diff: %v\n%s", err, out)
 	}
+	if testing.Short() {
+		return
+	}
+	// make diff succeeds when the stacks differ and fails (status 2) only when one is invalid.
+	bin := t.TempDir()
+	if out, err := exec.Command("make", "-s", "-C", root, "diff", "BIN="+bin, "FROM=staging", "TO=pilot").CombinedOutput(); err != nil {
+		t.Errorf("make diff of two valid stacks failed: %v\n%s", err, out)
+	}
+	err = exec.Command("make", "-s", "-C", root, "diff", "BIN="+bin, "FROM=staging", "TO=pilto").Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Errorf("make diff of an unknown stack: %v, want exit 2", err)
+	}
+	err = exec.Command(filepath.Join(bin, "stackdiff"), "--from", "staging", "--to", "pilot").Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("bin/stackdiff of two different stacks: %v, want exit 1", err)
+	}
 }
