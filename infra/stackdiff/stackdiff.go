@@ -136,11 +136,17 @@ func Compare(from, to Side, opts Options) (Report, error) {
 func load(s Side, root string) (*side, error) {
 	sd := &side{Side: s, files: map[string]stacks.File{}, tls: map[string]tlsFile{}}
 	sd.cfg, sd.cfgErr = stacks.Load(s.Stack, s.File)
+	// As the program does: a relative TLS path is taken from the root, where the stack files are.
+	for _, p := range []*string{&sd.cfg.Nginx.TLSCertFile, &sd.cfg.Nginx.TLSKeyFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(root, *p)
+		}
+	}
 	if sd.cfgErr == nil {
 		sd.cfgErr = sd.cfg.Validate(stacks.Structural)
 	}
 	if sd.cfgErr == nil {
-		if err := sd.render(root); err != nil {
+		if err := sd.render(); err != nil {
 			return nil, fmt.Errorf("render %s: %w", s.Name, err)
 		}
 	}
@@ -160,8 +166,8 @@ func load(s Side, root string) (*side, error) {
 }
 
 // render produces the files the stack's containers receive, with the Redis password masked, and
-// reads the TLS files (relative paths are taken from the root, as the program does).
-func (s *side) render(root string) error {
+// reads the TLS files.
+func (s *side) render() error {
 	b, err := stacks.Build(s.cfg, stacks.Placement{})
 	if err != nil {
 		return err
@@ -175,11 +181,7 @@ func (s *side) render(root string) error {
 	}
 	if s.cfg.Nginx.TLS {
 		for _, t := range []tlsFile{{key: "isl:tlsCertFile", path: s.cfg.Nginx.TLSCertFile}, {key: "isl:tlsKeyFile", path: s.cfg.Nginx.TLSKeyFile}} {
-			p := t.path
-			if p != "" && !filepath.IsAbs(p) {
-				p = filepath.Join(root, p)
-			}
-			t.content, t.err = os.ReadFile(p)
+			t.content, t.err = os.ReadFile(t.path)
 			upload := stacks.NginxCertPath
 			if t.key == "isl:tlsKeyFile" {
 				upload = stacks.NginxKeyPath

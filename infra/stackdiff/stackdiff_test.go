@@ -1,6 +1,8 @@
 package stackdiff
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,5 +82,34 @@ func TestSameIsExitZero(t *testing.T) {
 	r := compareEdited(t)
 	if r.Differs() || r.ExitCode() != 0 || r.Identical == 0 {
 		t.Errorf("report %+v", r)
+	}
+}
+
+// A relative TLS path is read from the root, wherever the command runs.
+func TestRelativeTLSPathFromRoot(t *testing.T) {
+	real, err := stacks.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "tls"), 0o755)
+	os.WriteFile(filepath.Join(root, "tls", "c.pem"), []byte("cert"), 0o644)
+	os.WriteFile(filepath.Join(root, "tls", "k.pem"), []byte("key"), 0o600)
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.pilot.yaml"} {
+		b, _ := os.ReadFile(filepath.Join(real, f))
+		b = []byte(strings.NewReplacer("/etc/isl/tls/fullchain.pem", "tls/c.pem", "/etc/isl/tls/privkey.pem", "tls/k.pem").Replace(string(b)))
+		os.WriteFile(filepath.Join(root, f), b, 0o644)
+	}
+	f, err := stacks.ReadStackFile(root, "pilot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	r, err := Compare(Side{Name: "a", Stack: "pilot", File: f}, Side{Name: "b", Stack: "pilot", File: f}, Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Notes) != 0 || strings.Contains(strings.Join(r.Warnings, "\n"), "TLS") {
+		t.Errorf("relative TLS files not found from the root: notes %v, warnings %v", r.Notes, r.Warnings)
 	}
 }
