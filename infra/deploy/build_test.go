@@ -44,3 +44,35 @@ func TestBuiltImageCarriesVersion(t *testing.T) {
 		}
 	}
 }
+
+// With isl:imageRegistry, staging pushes what it builds (the digest make promote pins): the image
+// is named in the registry, not skipped, and the registry password stays a secret.
+func TestRegistryPush(t *testing.T) {
+	config, secretKeys := stackConfig(t, "staging", true)
+	config["isl:imageRegistry"], config["isl:imageRegistryUsername"] = "registry.isl.internal:5000", "isl"
+	config[stacks.SecretRegistryPassword] = "registry-Pa55word"
+	secretKeys = append(secretKeys, stacks.SecretRegistryPassword)
+	c, err := runProgram(t, "staging", config, secretKeys, stacks.Deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, ok := c.get(tImage, "isl-image")
+	if !ok {
+		t.Fatal("no image build")
+	}
+	if got := str(img.Inputs, "imageName"); got != "registry.isl.internal:5000/isl:c-test" {
+		t.Errorf("imageName %q", got)
+	}
+	if img.Inputs["skipPush"].BoolValue() {
+		t.Error("skipPush with a registry")
+	}
+	reg := img.Inputs["registry"].ObjectValue()
+	if reg["server"].StringValue() != "registry.isl.internal:5000" || reg["username"].StringValue() != "isl" || !reg["password"].IsSecret() {
+		t.Errorf("registry %v", reg)
+	}
+	// Without the password a deploy is refused.
+	delete(config, stacks.SecretRegistryPassword)
+	if _, err := runProgram(t, "staging", config, secretKeys[:len(secretKeys)-1], stacks.Deploy); err == nil {
+		t.Error("registry push without a password accepted")
+	}
+}
