@@ -16,14 +16,7 @@ func TestBuiltImageCarriesVersion(t *testing.T) {
 	}
 	config, secretKeys := stackConfig(t, "staging", true)
 	args := func() map[string]string {
-		c, err := runProgram(t, "staging", config, secretKeys, stacks.Deploy)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, ok := c.get(tImage, "isl-image")
-		if !ok {
-			t.Fatal("no image build")
-		}
+		img := builtImage(t, config, secretKeys)
 		out := map[string]string{}
 		for k, v := range img.Inputs["build"].ObjectValue()["args"].ObjectValue() {
 			out[string(k)] = v.StringValue()
@@ -52,14 +45,7 @@ func TestRegistryPush(t *testing.T) {
 	config["isl:imageRegistry"], config["isl:imageRegistryUsername"] = "registry.isl.internal:5000", "isl"
 	config[stacks.SecretRegistryPassword] = "registry-Pa55word"
 	secretKeys = append(secretKeys, stacks.SecretRegistryPassword)
-	c, err := runProgram(t, "staging", config, secretKeys, stacks.Deploy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, ok := c.get(tImage, "isl-image")
-	if !ok {
-		t.Fatal("no image build")
-	}
+	img := builtImage(t, config, secretKeys)
 	if got := str(img.Inputs, "imageName"); got != "registry.isl.internal:5000/isl:c-test" {
 		t.Errorf("imageName %q", got)
 	}
@@ -75,4 +61,18 @@ func TestRegistryPush(t *testing.T) {
 	if _, err := runProgram(t, "staging", config, secretKeys[:len(secretKeys)-1], stacks.Deploy); err == nil {
 		t.Error("registry push without a password accepted")
 	}
+}
+
+// builtImage runs the program for staging and returns the image it builds.
+func builtImage(t *testing.T, config map[string]string, secretKeys []string) Res {
+	t.Helper()
+	c, err := runProgram(t, "staging", config, secretKeys, stacks.Deploy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, ok := c.get(tImage, "isl-image")
+	if !ok {
+		t.Fatal("no image build")
+	}
+	return img
 }
