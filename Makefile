@@ -7,7 +7,18 @@ BIN   := bin
 IMAGE ?= isl:dev
 PORT  ?= 8000
 
-.PHONY: help run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
+# Build identity, linked into the binary and labelled on the image: the release tag vX.Y.Z without
+# its v (`git describe` between tags), the commit, the build time. Override any of them on the
+# command line (make build VERSION=1.2.0).
+VERSION    := $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//')
+VERSION    := $(or $(VERSION),0.0.0-dev)
+COMMIT     := $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
+              -X github.com/olumi/isl/service/isl.Commit=$(COMMIT) \
+              -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
+
+.PHONY: help run build test test-short bench lint fmt vet docker-build docker-check diff promote fuzz \
         pilot-local pilot-local-down bench-load integration clean
 
 # Test output goes through testreport: go test's usual lines, then what was skipped and why.
@@ -18,10 +29,10 @@ TESTREPORT := $(GO) run ./benchmarks/cmd/testreport
 run:
 	cd service && GOWORK=off PORT=$(PORT) $(GO) run ./cmd/isl
 
-## build: the service binary (static, stripped) into bin/isl; then e.g. bin/isl diagnose
+## build: the service binary (static, stripped) into bin/isl, with VERSION, COMMIT and BUILD_DATE linked in; then e.g. bin/isl diagnose
 build:
 	mkdir -p $(BIN)
-	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o ../$(BIN)/isl ./cmd/isl
+	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(abspath $(BIN))/isl ./cmd/isl
 
 ## test: go vet and every module's tests, including real redis-server/nginx/promtool checks, the
 ## Dockerfile build-stage replay and the pilot end-to-end run (about 20 min cold, a few warm);
@@ -60,17 +71,27 @@ fmt:
 
 ## docker-build: the service image (needs a Docker engine; context is the repo root)
 docker-build:
-	docker build -f service/Dockerfile -t $(IMAGE) .
+	docker build -f service/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
+	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
 
 ## docker-check: replay the image's build stage without Docker (what CI can check)
 docker-check:
 	cd service && $(GO) test -count=1 -run TestDockerfileBuildStage ./cmd/isl
 
-## diff: effective configuration and declared resources of two stacks, e.g. make diff FROM=staging TO=pilot
+## diff: what differs between two stacks (settings, rendered files, resources), e.g.
+## make diff FROM=staging TO=pilot ARGS="--all --strict --json". make fails only when a stack is invalid;
+## bin/stackdiff itself exits 0 same, 1 different, 2 invalid (go run and make cannot pass 1 and 2 apart)
 FROM ?= staging
 TO   ?= pilot
 diff:
-	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/stackdiff ./infra/cmd/stackdiff
+	@$(BIN)/stackdiff --from $(FROM) --to $(TO) $(ARGS); rc=$$?; [ $$rc -le 1 ] || exit $$rc
+
+## promote: pin the image FROM runs (its registry digest) as TO's isl:image and show TO's diff, e.g.
+## make promote FROM=staging TO=pilot [ARGS="--dry-run" | ARGS="--state DIR"]; refuses unpinned or unhealthy
+promote:
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/promote ./infra/cmd/promote
+	@$(BIN)/promote --from $(FROM) --to $(TO) $(ARGS)
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local

@@ -19,7 +19,7 @@ import (
 // Project is the Pulumi project name, the namespace of every ISL config key ("isl:replicas").
 const Project = "isl"
 
-// Tier is a deployment tier; each has its own defaults.
+// Tier is a deployment tier: the validation rules a stack is held to (isl:tier).
 type Tier string
 
 const (
@@ -64,7 +64,7 @@ type Config struct {
 	// them as secret outputs).
 	Secrets map[string]bool
 
-	// Effective holds every non-secret setting as the string in effect (after defaults), by full key.
+	// Effective holds every non-secret setting as the string in effect (trimmed), by full key.
 	Effective map[string]string
 }
 
@@ -163,60 +163,45 @@ func (m MapSource) Keys() []string {
 	return ks
 }
 
-// TierOf maps a stack name to its tier: the stack name itself, or the prefix before the first "-"
-// ("pilot-eu" is a pilot), unless isl:tier says otherwise.
-func TierOf(stack string) (Tier, error) {
-	name := stack
-	if i := strings.IndexByte(name, '-'); i > 0 {
-		name = name[:i]
-	}
-	for _, t := range Tiers {
-		if string(t) == name {
-			return t, nil
-		}
-	}
-	return "", fmt.Errorf("stack %q: cannot infer the tier; name the stack dev|staging|pilot[-suffix] or set isl:tier", stack)
-}
-
-// Load builds the effective configuration of a stack from its config source and the tier defaults.
-// It rejects malformed values and unknown isl:* keys; semantic checks are in Validate.
+// Load builds the configuration of a stack from its config source. Every non-secret setting must
+// be set (the stack file is the one place its values live); Load rejects missing and malformed
+// values and unknown isl:* keys, each naming its key. Semantic checks are in Validate.
 func Load(stack string, src Source) (Config, error) {
 	cfg := Config{Stack: stack, Secrets: map[string]bool{}, Effective: map[string]string{}}
 	var errs []error
-
-	tierRaw, _, ok := src.Lookup("isl:tier")
-	var tier Tier
-	if ok && tierRaw != "" {
-		tier = Tier(tierRaw)
-		if tier != Dev && tier != Staging && tier != Pilot {
-			return cfg, fmt.Errorf("isl:tier: must be one of dev, staging, pilot (got %q)", tierRaw)
-		}
-	} else {
-		t, err := TierOf(stack)
-		if err != nil {
-			return cfg, err
-		}
-		tier = t
+	missing := func(key string) error {
+		return fmt.Errorf("%s: not set; every stack states every setting (copy it from another Pulumi.<stack>.yaml): pulumi config set %s <value>", key, key)
 	}
-	cfg.Tier = tier
-	cfg.Effective["isl:tier"] = string(tier)
 
-	known := map[string]bool{"isl:tier": true}
+	tierRaw, _, ok := src.Lookup(TierKey)
+	switch tier := Tier(strings.TrimSpace(tierRaw)); {
+	case !ok:
+		return cfg, missing(TierKey)
+	case tier != Dev && tier != Staging && tier != Pilot:
+		return cfg, fmt.Errorf("%s: must be one of dev, staging, pilot (got %q)", TierKey, tierRaw)
+	default:
+		cfg.Tier = tier
+	}
+	cfg.Effective[TierKey] = string(cfg.Tier)
+
+	known := map[string]bool{TierKey: true}
 	for _, s := range settings {
 		known[s.key] = true
 		raw, secret, ok := src.Lookup(s.key)
-		if secret {
+		switch {
+		case secret:
 			errs = append(errs, fmt.Errorf("%s: is not a secret; set it with `pulumi config set %s <value>`", s.key, s.key))
 			continue
+		case !ok:
+			errs = append(errs, missing(s.key))
+			continue
 		}
-		if !ok {
-			raw = s.def(tier)
-		}
-		if err := s.set(&cfg, strings.TrimSpace(raw)); err != nil {
+		raw = strings.TrimSpace(raw)
+		if err := s.set.fn(&cfg, raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.key, err))
 			continue
 		}
-		cfg.Effective[s.key] = strings.TrimSpace(raw)
+		cfg.Effective[s.key] = raw
 	}
 	for _, k := range append(append([]string{}, RequiredSecrets...), SecretRegistryPassword) {
 		known[k] = true

@@ -199,6 +199,8 @@ type ServiceArgs struct {
 	Network  pulumi.StringInput
 	Secrets  ServiceSecrets
 	ImageTag string // content tag of the build inputs
+	// BuildArgs are the Dockerfile's build arguments (VERSION, COMMIT, BUILD_DATE).
+	BuildArgs pulumi.StringMap
 }
 
 // Service is the ISL image and its N replicas.
@@ -248,6 +250,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 				Dockerfile:     pulumi.String(joinRel(args.Context, s.Dockerfile)),
 				Platform:       pulumi.String(s.Platform),
 				BuilderVersion: docker.BuilderVersionBuilderBuildKit,
+				Args:           args.BuildArgs,
 			},
 			SkipPush: pulumi.Bool(s.Registry == ""),
 		}

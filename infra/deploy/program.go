@@ -7,7 +7,9 @@ package deploy
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/olumi/isl/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -23,6 +25,38 @@ type Options struct {
 	Root string
 	// ImageTag overrides the content tag of the build inputs (tests, diff).
 	ImageTag string
+	// Build overrides the identity linked into a built image (tests, diff); nil: from git.
+	Build *BuildInfo
+}
+
+// BuildInfo is what a built image reports as its version (`isl version`, /health, isl_build_info)
+// and carries as OCI labels: the Dockerfile's VERSION, COMMIT and BUILD_DATE arguments.
+type BuildInfo struct{ Version, Commit, Date string }
+
+// GitBuildInfo reads the build identity of the checkout at root: the release (`git describe` of the
+// vX.Y.Z tags, without the v) and the commit with its commit time — not the wall clock, so that
+// `pulumi up` of an unchanged commit passes the same arguments and stays a no-op. Without git, or
+// outside a checkout, the image says 0.0.0-dev.
+func GitBuildInfo(root string) BuildInfo {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	b := BuildInfo{Version: strings.TrimPrefix(git("describe", "--tags", "--match", "v[0-9]*", "--dirty"), "v"),
+		Commit: git("rev-parse", "HEAD"), Date: git("log", "-1", "--format=%cI")}
+	if b.Version == "" {
+		b.Version = "0.0.0-dev"
+	}
+	if b.Commit == "" {
+		b.Commit = "unknown"
+	}
+	if b.Date == "" {
+		b.Date = "unknown"
+	}
+	return b
 }
 
 // placeholder stands in for a secret that is not set, where that is allowed (dev, or the diff).
@@ -38,10 +72,13 @@ func Program(opts Options) pulumi.RunFunc {
 				return fmt.Errorf("find the repo root (Pulumi.yaml): %w", err)
 			}
 		}
-		src := pulumiSource{ctx: ctx}
-		if f, err := stacks.ReadStackFile(root, ctx.Stack()); err == nil {
-			src.fileKeys = f.Keys()
+		// The stack file lists the keys that are set (the SDK cannot enumerate them), so a
+		// misspelt isl:* key is caught. A file that does not parse is an error, never skipped.
+		f, err := stacks.ReadStackFile(root, ctx.Stack())
+		if err != nil {
+			return fmt.Errorf("stack %s config: %w", ctx.Stack(), err)
 		}
+		src := pulumiSource{ctx: ctx, fileKeys: f.Keys()}
 		cfg, err := stacks.Load(ctx.Stack(), src)
 		if err != nil {
 			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
@@ -97,8 +134,18 @@ func Program(opts Options) pulumi.RunFunc {
 		if err != nil {
 			buildCtx = root
 		}
+		build := opts.Build
+		if build == nil && cfg.Service.Image == "" {
+			b := GitBuildInfo(root)
+			build = &b
+		}
+		var buildArgs pulumi.StringMap
+		if build != nil {
+			buildArgs = pulumi.StringMap{"VERSION": pulumi.String(build.Version), "COMMIT": pulumi.String(build.Commit),
+				"BUILD_DATE": pulumi.String(build.Date)}
+		}
 		svc, err := NewService(ctx, "isl", ServiceArgs{Config: cfg, Root: root, Context: buildCtx, Network: network.Name,
-			Secrets: secrets, ImageTag: tag}, pulumi.DependsOn([]pulumi.Resource{redis}))
+			Secrets: secrets, ImageTag: tag, BuildArgs: buildArgs}, pulumi.DependsOn([]pulumi.Resource{redis}))
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/olumi/isl/stacks"
 )
 
-// Rollback to a local-only image tag (README "Rollback to a previous image", no registry): the
+// Rollback to a local-only image tag (README "Rollback", without a registry): the
 // provider reports no repoDigest for such an image, so the replicas must run its imageId.
 func TestRollbackToLocalImageTag(t *testing.T) {
 	const tag = "isl:c-1a2b3c4d5e6f"
@@ -118,6 +118,12 @@ func TestRelativeTLSPathsFromProjectRoot(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "tls"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The program reads the stack file (typo check), so the root needs one.
+	sf, err := os.ReadFile(stacks.StackFilePath(testRoot(t), "pilot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(stacks.StackFilePath(root, "pilot"), sf, 0o644)
 	for key, name := range map[string]string{"isl:tlsCertFile": "tls/fullchain.pem", "isl:tlsKeyFile": "tls/privkey.pem"} {
 		b, err := os.ReadFile(config[key])
 		if err != nil {

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/isl"
 )
 
 func TestHealth(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	r := s.do(http.MethodGet, "/health", nil)
-	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != "0.1.0" {
+	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != isl.Version {
 		t.Fatalf("health: %d %s", r.Status, r.Raw)
 	}
 	// The embedded store is not a Redis and must not be reported as one.

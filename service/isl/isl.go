@@ -8,9 +8,6 @@ import (
 	"fmt"
 )
 
-// Version is reported by /health and the OpenAPI document.
-const Version = "0.1.0"
-
 // Error codes. The contract's enum (§1.4) plus the codes Go needs for its own statuses.
 const (
 	EValidation   = "validation_error"  // 400 (semantic) or 422 (schema)

@@ -65,6 +65,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.StoreBackend, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
 		f(c)
 	}
+	f(newBuildInfo())
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -3,7 +3,7 @@
 //	isl               serve (configuration from the environment and ./.env)
 //	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
 //	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
-//	isl version       print the version
+//	isl version       print the version, commit and build date (set at link time)
 package main
 
 import (
@@ -28,7 +28,7 @@ commands:
   serve        run the service (the default; configuration from the environment and ./.env)
   healthcheck  exit 0 iff GET /health on this host answers 200 (for container healthchecks)
   diagnose     check configuration, Redis, /health, /metrics and the API key (isl diagnose --help)
-  version      print the version
+  version      print the version, commit, build date and Go version
   help         this text
 `
 
@@ -54,7 +54,8 @@ func main() {
 func info(cmd string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "version", "--version":
-		fmt.Fprintln(stdout, isl.Version)
+		b := isl.Build()
+		fmt.Fprintf(stdout, "version: %s\ncommit: %s\nbuilt: %s\ngo: %s\n", b.Version, b.Commit, b.BuildDate, b.GoVersion)
 		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
