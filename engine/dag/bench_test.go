@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -56,16 +57,17 @@ func BenchmarkAdjustmentSets(b *testing.B) {
 			obs[i] = true
 		}
 		deT := g.descendants(t, nil)
-		opts := Options{}.withDefaults()
-		sets, tr := g.adjustmentSets(t, y, obs, deT, opts.MaxEnumerate, opts.MaxWork)
+		ctx := context.Background()
+		sets, tr, err := g.backdoorSets(ctx, t, y, obs, deT, 3, 100)
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(fmt.Sprintf("n=%d/edges=%d/sets_found=%d/truncated=%v", n, len(g.edges), len(sets), tr), func(b *testing.B) {
 			loop(b, func() {
 				deT := g.descendants(t, nil)
-				s, _ := g.adjustmentSets(t, y, obs, deT, opts.MaxEnumerate, opts.MaxWork)
-				if len(s) > 100 {
-					s = s[:100]
+				if _, _, err := g.backdoorSets(ctx, t, y, obs, deT, 3, 100); err != nil {
+					b.Fatal(err)
 				}
-				_ = s
 			})
 		})
 	}
@@ -79,7 +81,7 @@ func BenchmarkIdentify(b *testing.B) {
 		t, y := benchPair(g)
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			loop(b, func() {
-				if _, err := g.Identify(g.names[t], g.names[y], nil, Options{}); err != nil {
+				if _, err := g.Identify(context.Background(), g.names[t], g.names[y], nil, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -95,7 +97,7 @@ func BenchmarkIdentifyDense(b *testing.B) {
 	t, y := benchPair(g)
 	b.Run(fmt.Sprintf("n=200/edges=%d", len(g.edges)), func(b *testing.B) {
 		loop(b, func() {
-			if _, err := g.Identify(g.names[t], g.names[y], nil, Options{}); err != nil {
+			if _, err := g.Identify(context.Background(), g.names[t], g.names[y], nil, Options{}); err != nil {
 				b.Fatal(err)
 			}
 		})

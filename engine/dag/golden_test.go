@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -75,7 +76,7 @@ func jsonEq(t *testing.T, what string, got any, want json.RawMessage) {
 func TestGolden(t *testing.T) {
 	for _, c := range loadGolden(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			res, err := Validate(c.Nodes, c.Edges, c.Treatment, c.Outcome, c.Observed, Options{})
+			res, err := Validate(context.Background(), c.Nodes, c.Edges, c.Treatment, c.Outcome, c.Observed, Options{})
 			if c.ExpectError != "" {
 				var ie *InputError
 				if !errors.As(err, &ie) {
