@@ -1,9 +1,6 @@
 package dag
 
-import (
-	"context"
-	"sort"
-)
+import "context"
 
 // Minimal back-door adjustment sets, exactly and in polynomial time.
 //
@@ -18,9 +15,11 @@ import (
 //   - The separators of size ≤ k (k = 3 for the API) are found by the bounded search tree for
 //     vertex cuts: every separator contains an inner vertex of every t–y path, in particular of a
 //     shortest path avoiding the vertices chosen so far; branching on those vertices, depth ≤ k,
-//     reaches every minimal separator of size ≤ k as a leaf (O(n^k·m) in the worst case, a few
-//     hundred BFS on real graphs). Leaves are kept when minimal (in H separation is monotone, so
-//     a set is minimal iff no single vertex can be dropped).
+//     reaches every minimal separator of size ≤ k as a leaf. Leaves are kept when minimal (in H
+//     separation is monotone, so a set is minimal iff no single vertex can be dropped). Nodes that
+//     cannot be completed within the size are pruned by a capped max-flow, and the listing stops
+//     once the output cap is exceeded, so the cost is polynomial: O(n^k) search nodes of O(k·m)
+//     each at worst, a few hundred BFS on real graphs.
 //   - The smallest size is the t–y vertex connectivity of H, computed by max-flow on the
 //     vertex-split network independently of any listing. When it exceeds k, the sets listed are
 //     the minimum separators, enumerated with polynomial delay as the closed sets of the residual
@@ -94,71 +93,153 @@ func (h *sepGraph) adjacentST() bool {
 	return false
 }
 
-// smallSeparators lists every minimal s–t separator of size ≤ k, sorted by size then index
-// (s and t must not be adjacent).
-func (h *sepGraph) smallSeparators(k int) ([][]int, error) {
-	blocked := make([]bool, len(h.adj))
-	seen := map[string]bool{}
-	var out [][]int
-	var z []int
-	var rec func() error
-	rec = func() error {
-		if err := h.check(); err != nil {
-			return err
+// smallSeparators lists the minimal s–t separators of size ≤ k (s and t not adjacent), sorted by
+// size then index, at most limit of them (truncated: more exist).
+//
+// It walks the polynomial-delay enumeration tree of all minimal separators (sepEnum: state (C, F),
+// C the s side, F the vertices kept off it; each node yields its closest separator) and prunes it
+// by size: every separator Z in the subtree of (C, F) contains F (each f ∈ F touches C ⊆ C_s(Z)
+// without being in it) and Z ∖ F separates C from t in H − F, so
+//
+//	|Z| ≥ LB(C, F) = |F| + (C–t vertex connectivity of H − F),
+//
+// computed by a max-flow capped at k − |F| + 1 augmenting paths. Subtrees with LB > k hold no
+// wanted set and are skipped; the rest are explored in increasing LB, and the listing stops once
+// more than limit sets are found that no unexplored subtree can undercut, so a cap never hides a
+// smaller set behind larger ones (sets of the largest size listed may be a subset, flagged
+// truncated). Each explored node yields a distinct minimal separator and costs one closure and
+// one capped flow.
+func (h *sepGraph) smallSeparators(k, limit int) (sets [][]int, truncated bool, err error) {
+	n := len(h.adj)
+	allowed := make([]bool, n)
+	for v := range n {
+		allowed[v] = len(h.adj[v]) > 0 && v != h.s && v != h.t
+	}
+	e := newSepEnum(h.adj, h.s, h.t, allowed, 0)
+	f := h.network()
+	capacity := append([]int32(nil), f.res...)
+	var sources []int
+	lowerBound := func(C, F []bool, nF int) (int, error) {
+		copy(f.res, capacity)
+		f.flow = 0
+		sources = sources[:0]
+		for v := range n {
+			if F[v] && f.unit[v] >= 0 {
+				f.res[f.unit[v]] = 0
+			}
+			if C[v] {
+				sources = append(sources, 2*v+1)
+			}
 		}
-		path, connected := h.shortestPath(blocked)
-		if !connected {
-			if h.isMinimal(z, blocked) {
-				set := append([]int{}, z...)
-				sort.Ints(set)
-				if key := setKey(set); !seen[key] {
-					seen[key] = true
-					out = append(out, set)
+		if err := f.augmentFrom(h, sources, k-nF+1); err != nil {
+			return 0, err
+		}
+		return nF + f.flow, nil
+	}
+	type node struct {
+		C, F []bool
+		Z    []int
+		lb   int
+		seq  int
+	}
+	var queue []*node // a binary heap by (lb, seq)
+	less := func(a, b *node) bool { return a.lb < b.lb || (a.lb == b.lb && a.seq < b.seq) }
+	push := func(x *node) {
+		queue = append(queue, x)
+		for i := len(queue) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !less(queue[i], queue[p]) {
+				break
+			}
+			queue[i], queue[p] = queue[p], queue[i]
+			i = p
+		}
+	}
+	pop := func() *node {
+		top := queue[0]
+		last := len(queue) - 1
+		queue[0] = queue[last]
+		queue = queue[:last]
+		for i := 0; ; {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < last && less(queue[l], queue[m]) {
+				m = l
+			}
+			if r < last && less(queue[r], queue[m]) {
+				m = r
+			}
+			if m == i {
+				break
+			}
+			queue[i], queue[m] = queue[m], queue[i]
+			i = m
+		}
+		return top
+	}
+	S := make([]bool, n)
+	S[h.s] = true
+	noF := make([]bool, n)
+	C, Z, ok := e.close(S, noF)
+	if !ok {
+		return nil, false, nil
+	}
+	seq := 0
+	push(&node{C: C, F: noF, Z: Z, lb: 0})
+	bySize := make([]int, k+1) // sets found per size
+	for len(queue) > 0 {
+		if err := h.check(); err != nil {
+			return nil, false, err
+		}
+		st := pop()
+		found := 0 // sets no larger than anything still unexplored
+		for size := 0; size <= min(st.lb, k); size++ {
+			found += bySize[size]
+		}
+		if found > limit {
+			truncated = true
+			break
+		}
+		if len(st.Z) <= k {
+			sets = append(sets, append([]int{}, st.Z...))
+			bySize[len(st.Z)]++
+		}
+		F := append([]bool(nil), st.F...)
+		nF := 0
+		for _, f := range F {
+			if f {
+				nF++
+			}
+		}
+		for _, v := range st.Z {
+			if F[v] {
+				continue
+			}
+			if !e.adjT(v) { // a neighbour of t can never join the s side
+				C2 := append([]bool(nil), st.C...)
+				C2[v] = true
+				if cC, cZ, ok := e.close(C2, F); ok {
+					lb, err := lowerBound(cC, F, nF)
+					if err != nil {
+						return nil, false, err
+					}
+					if lb <= k {
+						seq++ // the child keeps a snapshot of F: F grows for the next siblings
+						push(&node{C: cC, F: append([]bool(nil), F...), Z: cZ, lb: lb, seq: seq})
+					}
 				}
 			}
-			return nil
-		}
-		if len(z) == k {
-			return nil
-		}
-		for _, v := range path {
-			blocked[v] = true
-			z = append(z, v)
-			err := rec()
-			z = z[:len(z)-1]
-			blocked[v] = false
-			if err != nil {
-				return err
+			F[v] = true
+			nF++
+			if nF > k {
+				break // later siblings force more than k vertices into the separator
 			}
 		}
-		return nil
 	}
-	if err := rec(); err != nil {
-		return nil, err
+	sortSets(sets)
+	if len(sets) > limit {
+		sets, truncated = sets[:limit], true
 	}
-	sortSets(out)
-	return out, nil
-}
-
-// isMinimal: the separator z (marked in blocked) stops separating when any one vertex is freed.
-func (h *sepGraph) isMinimal(z []int, blocked []bool) bool {
-	for _, v := range z {
-		blocked[v] = false
-		_, connected := h.shortestPath(blocked)
-		blocked[v] = true
-		if !connected {
-			return false
-		}
-	}
-	return true
-}
-
-func setKey(set []int) string {
-	b := make([]byte, 0, 2*len(set))
-	for _, v := range set {
-		b = append(b, byte(v), byte(v>>8))
-	}
-	return string(b)
+	return sets, truncated, nil
 }
 
 // flowNet is the vertex-split network of H: vertex v becomes in(v)=2v → out(v)=2v+1 with capacity
@@ -166,6 +247,7 @@ func setKey(set []int) string {
 // out(w) → in(u) with infinite capacity. A minimum source–sink cut is a minimum vertex separator.
 type flowNet struct {
 	head, next, to []int32
+	unit           []int32 // unit[v]: the arc in(v) → out(v) (-1 for s, t and vertices outside H)
 	res            []int32 // residual capacity; arc i^1 is the reverse of arc i
 	src, snk       int
 	flow           int
@@ -175,9 +257,12 @@ const infCap = 1 << 30
 
 func (h *sepGraph) network() *flowNet {
 	n := len(h.adj)
-	f := &flowNet{head: make([]int32, 2*n), src: 2*h.s + 1, snk: 2 * h.t}
+	f := &flowNet{head: make([]int32, 2*n), unit: make([]int32, n), src: 2*h.s + 1, snk: 2 * h.t}
 	for i := range f.head {
 		f.head[i] = -1
+	}
+	for i := range f.unit {
+		f.unit[i] = -1
 	}
 	add := func(a, b int, c int32) {
 		f.to = append(f.to, int32(b), int32(a))
@@ -190,6 +275,7 @@ func (h *sepGraph) network() *flowNet {
 			continue
 		}
 		if v != h.s && v != h.t {
+			f.unit[v] = int32(len(f.to))
 			add(2*v, 2*v+1, 1)
 		}
 		if v == h.t {
@@ -207,6 +293,11 @@ func (h *sepGraph) network() *flowNet {
 // augment pushes flow along shortest augmenting paths until the flow reaches limit (≤ 0: max
 // flow). Each path carries one unit (s and t are not adjacent, so every path crosses a unit arc).
 func (f *flowNet) augment(h *sepGraph, limit int) error {
+	return f.augmentFrom(h, []int{f.src}, limit)
+}
+
+// augmentFrom is augment with a set of source nodes (a contracted source side).
+func (f *flowNet) augmentFrom(h *sepGraph, sources []int, limit int) error {
 	n := len(f.head)
 	parent := make([]int32, n)
 	queue := make([]int32, 0, n)
@@ -217,8 +308,11 @@ func (f *flowNet) augment(h *sepGraph, limit int) error {
 		for i := range parent {
 			parent[i] = -1
 		}
-		parent[f.src] = -2
-		queue = append(queue[:0], int32(f.src))
+		queue = queue[:0]
+		for _, src := range sources {
+			parent[src] = -2
+			queue = append(queue, int32(src))
+		}
 		found := false
 		for qi := 0; qi < len(queue) && !found; qi++ {
 			v := queue[qi]
@@ -237,7 +331,7 @@ func (f *flowNet) augment(h *sepGraph, limit int) error {
 		if !found {
 			return nil
 		}
-		for v := int32(f.snk); v != int32(f.src); {
+		for v := int32(f.snk); parent[v] != -2; {
 			a := parent[v]
 			f.res[a]--
 			f.res[a^1]++
@@ -273,13 +367,7 @@ func (h *sepGraph) minimumSeparators(f *flowNet, limit int) (sets [][]int, trunc
 		if v == h.s || v == h.t || len(h.adj[v]) == 0 {
 			continue
 		}
-		a := f.head[2*v]
-		for ; a >= 0; a = f.next[a] {
-			if int(f.to[a]) == 2*v+1 && a&1 == 0 {
-				break
-			}
-		}
-		if a >= 0 && f.res[a] == 0 { // saturated
+		if a := f.unit[v]; a >= 0 && f.res[a] == 0 { // saturated
 			idx[2*v], idx[2*v+1] = len(elems), len(elems)+1
 			elems = append(elems, 2*v, 2*v+1)
 		}
@@ -394,14 +482,7 @@ func (g *Graph) backdoorSets(ctx context.Context, t, y int, obs, deT []bool, max
 		return nil, false, err
 	}
 	if k <= maxSize {
-		sets, err = h.smallSeparators(maxSize)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(sets) > maxSets {
-			sets, truncated = sets[:maxSets], true
-		}
-		return sets, truncated, nil
+		return h.smallSeparators(maxSize, maxSets)
 	}
 	if err := f.augment(h, 0); err != nil {
 		return nil, false, err

@@ -121,7 +121,6 @@ func Validate(ctx context.Context, nodes []string, edges [][2]string, treatment,
 // a cancelled ctx returns ctx.Err(). The answer depends on the graph only, not on the order of
 // nodes and edges: everything is computed on the canonical copy (see canonical).
 func (g *Graph) Identify(ctx context.Context, treatment, outcome string, observed []string, opts Options) (*Result, error) {
-	opts = opts.withDefaults()
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -153,6 +152,7 @@ func (g *Graph) Identify(ctx context.Context, treatment, outcome string, observe
 }
 
 func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
 	treatment, outcome := g.names[t], g.names[y]
 	res := &Result{}
 	for v, o := range obs {
