@@ -61,9 +61,9 @@ type Issue struct {
 type Explanation = report.Explanation
 
 // Hedge is the witness that an effect is not identifiable (Shpitser & Pearl 2006): two
-// c-components F' ⊂ F of a subgraph of the latent projection, with F containing treatment nodes and
-// F' none, whose common roots are ancestors of the outcome. Any model can be altered inside F ∖ F'
-// without changing the observed distribution but changing the effect.
+// c-components F' ⊊ F of a subgraph of the latent projection, F containing the treatment and F'
+// not, all nodes ancestors of the outcome (ID's failure at line 5). Two models can then agree on
+// the observed distribution and differ in the effect.
 type Hedge struct {
 	F      []string `json:"f"`
 	FPrime []string `json:"f_prime"`
@@ -98,7 +98,6 @@ type Result struct {
 	Estimand       string   `json:"estimand,omitempty"`
 	FrontDoorSet   []string `json:"front_door_set,omitempty"`
 	Hedge          *Hedge   `json:"hedge,omitempty"`
-	Unobserved     []string `json:"-"` // nodes outside `observed` (name order)
 	SetsTruncated  bool     `json:"-"` // more minimal sets exist than listed
 	PathsTruncated bool     `json:"-"` // more back-door paths exist than listed
 
@@ -155,11 +154,6 @@ func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options
 	opts = opts.withDefaults()
 	treatment, outcome := g.names[t], g.names[y]
 	res := &Result{}
-	for v, o := range obs {
-		if !o {
-			res.Unobserved = append(res.Unobserved, g.names[v])
-		}
-	}
 	deT := g.descendants(t, nil)
 	if !deT[y] {
 		res.Status, res.Confidence = StatusCannotIdentify, "high"
@@ -267,7 +261,7 @@ func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options
 	}}
 	f, fp := strings.Join(res.Hedge.F, ", "), strings.Join(res.Hedge.FPrime, ", ")
 	res.Explanation = notIdentifiedExplanation(fmt.Sprintf(
-		"Unobserved confounding forms a hedge for the effect of %s on %s: {%s} and {%s} are confounded components of the observed graph, the larger one containing the treatment, the smaller one not, with the same roots. Two causal models can agree on every observed distribution yet differ in P(%s | do(%s)), so no estimator exists without measuring more variables.",
+		"Unobserved confounding forms a hedge for the effect of %s on %s: {%s} and {%s} are confounded components (linked by unobserved common causes) of the observed graph, all of whose nodes affect the outcome, the larger one containing the treatment and the smaller one not. Two causal models can agree on every observed distribution yet differ in P(%s | do(%s)), so no estimator exists without measuring more variables.",
 		treatment, outcome, f, fp, outcome, treatment),
 		fmt.Sprintf("ID algorithm (Shpitser & Pearl 2006): hedge F = {%s}, F' = {%s}; the effect is not identifiable", f, fp))
 	return res, nil
