@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/olumi/isl/engine/jsonv"
 )
 
@@ -438,5 +440,39 @@ func TestCausalValidateDeterministic(t *testing.T) {
 	m := s.do(http.MethodGet, "/metrics", nil)
 	if !strings.Contains(string(m.Raw), `isl_causal_validations_total{status="identifiable"} 2`) {
 		t.Fatalf("metric not fed")
+	}
+}
+
+// TestCausalOpenAPIExtensions: the response schema documents every extension field as such, keeps
+// `uncertain` in the status enum, and rejects malformed extension values.
+func TestCausalOpenAPIExtensions(t *testing.T) {
+	d := loadDoc(t)
+	const ptr = "/components/schemas/CausalValidationResponse"
+	props, _ := d.lookup(ptr + "/properties")
+	for _, k := range []string{"method", "estimand", "front_door_set", "hedge", "adjustment_sets_truncated", "backdoor_paths_truncated"} {
+		p, _ := props.(map[string]any)[k].(map[string]any)
+		if desc, _ := p["description"].(string); !strings.HasPrefix(desc, "Extension: ") {
+			t.Errorf("%s: description %q does not mark it an extension", k, desc)
+		}
+	}
+	enum, _ := d.lookup(ptr + "/properties/status/enum")
+	if !reflect.DeepEqual(enum, []any{"identifiable", "uncertain", "cannot_identify"}) {
+		t.Errorf("status enum %v", enum)
+	}
+	base := `"status":"identifiable","adjustment_sets":null,"minimal_set":null,"backdoor_paths":null,"issues":null,"confidence":"high","explanation":{"summary":"s","reasoning":"r","technical_basis":"t","assumptions":[]}`
+	for body, valid := range map[string]bool{
+		`{` + base + `,"method":"id","estimand":"P(Y|X)","front_door_set":null,"hedge":null,"adjustment_sets_truncated":false,"backdoor_paths_truncated":false}`: true,
+		`{` + base + `,"method":null,"hedge":{"f":["X","Y"],"f_prime":["Y"]}}`:                                                                                   true,
+		`{` + base + `,"method":"uncertain"}`:             false,
+		`{` + base + `,"hedge":{"f":["X"]}}`:              false,
+		`{` + base + `,"adjustment_sets_truncated":"no"}`: false,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.schema(t, ptr).Validate(inst); (err == nil) != valid {
+			t.Errorf("valid=%v for %s: %v", valid, body, err)
+		}
 	}
 }
