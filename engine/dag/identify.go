@@ -240,8 +240,8 @@ func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options
 		}}
 		res.Explanation = Explanation{
 			Summary: "Effect is identifiable by the ID algorithm (no back-door or front-door set among the observed variables)",
-			Reasoning: fmt.Sprintf("Every set of observed variables leaves a back-door path from %s to %s open and no observed front-door set exists, but the do-calculus still expresses the effect in observed quantities: the ID algorithm on the latent projection onto the observed variables gives P(%s | do(%s)) = %s.",
-				treatment, outcome, outcome, treatment, res.Estimand),
+			Reasoning: fmt.Sprintf("Every set of observed variables leaves a back-door path from %s to %s open and no observed front-door set exists, but the do-calculus still expresses the effect in observed quantities: the ID algorithm on the latent projection onto the observed variables derives P(%s | do(%s)) as the formula in the technical basis (and in estimand).",
+				treatment, outcome, outcome, treatment),
 			TechnicalBasis: fmt.Sprintf("ID algorithm (Shpitser & Pearl 2006) on the latent projection: P(%s | do(%s)) = %s", outcome, treatment, res.Estimand),
 			Assumptions: []string{
 				"The DAG correctly represents the causal structure",
