@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -474,5 +475,28 @@ func TestCausalOpenAPIExtensions(t *testing.T) {
 		if err := d.schema(t, ptr).Validate(inst); (err == nil) != valid {
 			t.Errorf("valid=%v for %s: %v", valid, body, err)
 		}
+	}
+}
+
+// TestCausalValidateDeadline: a computation past the request deadline answers 503 retryable (the
+// engine polls the deadline and stops, so the slot is freed too).
+func TestCausalValidateDeadline(t *testing.T) {
+	cfg := defaultTestConfig()
+	cfg.RequestTimeout = time.Millisecond
+	s := newTestServer(t, &cfg, nil)
+	var nodes []string
+	for i := range 200 {
+		nodes = append(nodes, fmt.Sprintf("n%03d", i))
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var edges [][2]string
+	for len(edges) < 5000 {
+		if a, b := r.IntN(200), r.IntN(200); a < b {
+			edges = append(edges, [2]string{nodes[a], nodes[b]})
+		}
+	}
+	resp := s.post(causalPath, causalBody(nodes, edges, nodes[50], nodes[199]))
+	if resp.Status != http.StatusServiceUnavailable || !field(resp, "retryable").Bool {
+		t.Fatalf("%d %s", resp.Status, resp.Raw)
 	}
 }
