@@ -1,6 +1,10 @@
 package dag
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"slices"
+)
 
 // Minimal back-door adjustment sets, exactly and in polynomial time.
 //
@@ -12,14 +16,11 @@ import "context"
 // whose inner vertices are all allowed, so the question becomes: minimal t–y vertex separators of
 // H.
 //
-//   - The separators of size ≤ k (k = 3 for the API) are found by the bounded search tree for
-//     vertex cuts: every separator contains an inner vertex of every t–y path, in particular of a
-//     shortest path avoiding the vertices chosen so far; branching on those vertices, depth ≤ k,
-//     reaches every minimal separator of size ≤ k as a leaf. Leaves are kept when minimal (in H
-//     separation is monotone, so a set is minimal iff no single vertex can be dropped). Nodes that
-//     cannot be completed within the size are pruned by a capped max-flow, and the listing stops
-//     once the output cap is exceeded, so the cost is polynomial: O(n^k) search nodes of O(k·m)
-//     each at worst, a few hundred BFS on real graphs.
+//   - The separators of size ≤ k (k = 3 for the API) come from the polynomial-delay enumeration
+//     tree of all minimal separators (Takata 2010), pruned by a max-flow lower bound on the size
+//     of every separator below a node (treeSeparators). The bound is sound but not tight, so if
+//     the tree outgrows a linear node budget the bounded search tree for vertex cuts takes over
+//     (searchSeparators, O(n^k) nodes: polynomial for fixed k). Both list exactly the same sets.
 //   - The smallest size is the t–y vertex connectivity of H, computed by max-flow on the
 //     vertex-split network independently of any listing. When it exceeds k, the sets listed are
 //     the minimum separators, enumerated with polynomial delay as the closed sets of the residual
@@ -110,6 +111,16 @@ func (h *sepGraph) adjacentST() bool {
 // truncated). Each explored node yields a distinct minimal separator and costs one closure and
 // one capped flow.
 func (h *sepGraph) smallSeparators(k, limit int) (sets [][]int, truncated bool, err error) {
+	if sets, truncated, ok, err := h.treeSeparators(k, limit, 32*len(h.adj)+1024); ok || err != nil {
+		return sets, truncated, err
+	}
+	return h.searchSeparators(k, limit)
+}
+
+// treeSeparators is the pruned enumeration tree; ok=false when it explored more than budget
+// nodes without finishing (then the bounded search tree, whose cost is polynomial for fixed k,
+// takes over — the answer is the same exact list).
+func (h *sepGraph) treeSeparators(k, limit, budget int) (sets [][]int, truncated, ok bool, err error) {
 	n := len(h.adj)
 	allowed := make([]bool, n)
 	for v := range n {
@@ -179,16 +190,20 @@ func (h *sepGraph) smallSeparators(k, limit int) (sets [][]int, truncated bool, 
 	S := make([]bool, n)
 	S[h.s] = true
 	noF := make([]bool, n)
-	C, Z, ok := e.close(S, noF)
-	if !ok {
-		return nil, false, nil
+	C, Z, feasible := e.close(S, noF)
+	if !feasible {
+		return nil, false, true, nil
 	}
 	seq := 0
+	explored := 0
 	push(&node{C: C, F: noF, Z: Z, lb: 0})
 	bySize := make([]int, k+1) // sets found per size
 	for len(queue) > 0 {
 		if err := h.check(); err != nil {
-			return nil, false, err
+			return nil, false, false, err
+		}
+		if explored++; explored > budget {
+			return nil, false, false, nil
 		}
 		st := pop()
 		found := 0 // sets no larger than anything still unexplored
@@ -220,7 +235,7 @@ func (h *sepGraph) smallSeparators(k, limit int) (sets [][]int, truncated bool, 
 				if cC, cZ, ok := e.close(C2, F); ok {
 					lb, err := lowerBound(cC, F, nF)
 					if err != nil {
-						return nil, false, err
+						return nil, false, false, err
 					}
 					if lb <= k {
 						seq++ // the child keeps a snapshot of F: F grows for the next siblings
@@ -239,7 +254,97 @@ func (h *sepGraph) smallSeparators(k, limit int) (sets [][]int, truncated bool, 
 	if len(sets) > limit {
 		sets, truncated = sets[:limit], true
 	}
+	return sets, truncated, true, nil
+}
+
+// searchSeparators lists the same sets as treeSeparators with the bounded search tree for vertex
+// cuts: every separator contains an inner vertex of every s–t path, in particular of a shortest
+// path avoiding the vertices chosen so far; branching on those vertices, depth ≤ size, reaches
+// every minimal separator of that size as a leaf (kept when minimal: in H separation is
+// monotone, so a set is minimal iff no single vertex can be dropped). Sizes are searched in
+// rounds 1…k so a cap never hides a smaller set, a round stops once the cap is exceeded, and a
+// node whose remaining connectivity exceeds the remaining budget is pruned by a capped max-flow.
+// At most O(n^k) nodes of O(k·m) each: polynomial for the fixed k of the API.
+func (h *sepGraph) searchSeparators(k, limit int) (sets [][]int, truncated bool, err error) {
+	blocked := make([]bool, len(h.adj))
+	seen := map[string]bool{}
+	f := h.network()
+	capacity := append([]int32(nil), f.res...)
+	feasible := func(budget int) (bool, error) {
+		copy(f.res, capacity)
+		f.flow = 0
+		for v, b := range blocked {
+			if b {
+				f.res[f.unit[v]] = 0
+			}
+		}
+		if err := f.augment(h, budget+1); err != nil {
+			return false, err
+		}
+		return f.flow <= budget, nil
+	}
+	var z []int
+	var rec func(size int) error
+	rec = func(size int) error {
+		if err := h.check(); err != nil {
+			return err
+		}
+		path, connected := h.shortestPath(blocked)
+		if !connected {
+			if len(z) == size && h.isMinimal(z, blocked) {
+				set := append([]int{}, z...)
+				slices.Sort(set)
+				if key := fmt.Sprint(set); !seen[key] {
+					seen[key] = true
+					sets = append(sets, set)
+				}
+			}
+			return nil
+		}
+		if len(z) == size || len(sets) > limit {
+			return nil
+		}
+		if len(z) > 0 {
+			ok, err := feasible(size - len(z))
+			if err != nil || !ok {
+				return err
+			}
+		}
+		for _, v := range path {
+			blocked[v] = true
+			z = append(z, v)
+			err := rec(size)
+			z = z[:len(z)-1]
+			blocked[v] = false
+			if err != nil || len(sets) > limit {
+				return err
+			}
+		}
+		return nil
+	}
+	for size := 1; size <= k && len(sets) <= limit; size++ {
+		if err := rec(size); err != nil {
+			return nil, false, err
+		}
+	}
+	sortSets(sets)
+	if len(sets) > limit {
+		sets, truncated = sets[:limit], true
+	}
 	return sets, truncated, nil
+}
+
+// isMinimal: the separator z (marked in blocked) stops separating when any one vertex is freed.
+func (h *sepGraph) isMinimal(z []int, blocked []bool) bool {
+	for _, v := range z {
+		blocked[v] = false
+		_, connected := h.shortestPath(blocked)
+		blocked[v] = true
+		if !connected {
+			return false
+		}
+	}
+	return true
 }
 
 // flowNet is the vertex-split network of H: vertex v becomes in(v)=2v → out(v)=2v+1 with capacity

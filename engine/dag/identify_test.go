@@ -788,3 +788,29 @@ func TestIdentifyDeadline(t *testing.T) {
 		t.Fatalf("err = %v, want context canceled", err)
 	}
 }
+
+// TestSeparatorListingsAgree: the bounded search tree that takes over when the pruned enumeration
+// tree outgrows its budget lists exactly the same sets (and the same truncation under a cap).
+func TestSeparatorListingsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 9))
+	for iter := 0; iter < 3000; iter++ {
+		n := 4 + r.IntN(30)
+		g := randomDAG(r, n, 0.1+0.4*r.Float64()).canonical()
+		tr, y := r.IntN(n), r.IntN(n)
+		if tr == y {
+			continue
+		}
+		obs := randomObs(r, n, 0.85, tr, y)
+		h := g.backdoorSepGraph(context.Background(), tr, y, obs, g.descendants(tr, nil))
+		if _, c := h.shortestPath(nil); !c || h.adjacentST() {
+			continue
+		}
+		for _, lim := range []int{1 << 20, 3} {
+			a, at, ok, _ := h.treeSeparators(3, lim, 1<<30)
+			b, bt, _ := h.searchSeparators(3, lim)
+			if !ok || at != bt || (lim > 100 && !reflect.DeepEqual(a, b)) || len(a) != len(b) {
+				t.Fatalf("iter %d lim %d: tree %v %v search %v %v", iter, lim, a, at, b, bt)
+			}
+		}
+	}
+}
