@@ -152,7 +152,8 @@ func TestDSepTextbook(t *testing.T) {
 }
 
 // bruteMinimalSets enumerates every subset of allowed (≤ 12 elements) and keeps the valid ones
-// with no valid proper subset, using the moral-graph d-separation (independent of the enumerator).
+// with no valid proper subset, using Bayes-ball d-separation (independent of the moral-graph
+// separator machinery the enumerators use).
 func bruteMinimalSets(g *Graph, cut []bool, s, t int, allowed []int) [][]int {
 	k := len(allowed)
 	valid := make([]bool, 1<<k)
@@ -166,24 +167,20 @@ func bruteMinimalSets(g *Graph, cut []bool, s, t int, allowed []int) [][]int {
 		return z
 	}
 	for mask := range 1 << k {
-		valid[mask] = g.dsepMoral(cut, []int{s}, []int{t}, set(mask))
+		valid[mask] = g.dsepBall(cut, []int{s}, []int{t}, set(mask))
 	}
+	// below[mask]: some proper subset of mask is valid (any proper subset lies in mask minus one
+	// element, so one pass in increasing mask order suffices)
+	below := make([]bool, 1<<k)
 	var out [][]int
 	for mask := range 1 << k {
-		if !valid[mask] {
-			continue
-		}
-		minimal := true
-		for sub := (mask - 1) & mask; ; sub = (sub - 1) & mask {
-			if sub != mask && valid[sub] {
-				minimal = false
-				break
-			}
-			if sub == 0 {
+		for i := range k {
+			if sub := mask &^ (1 << i); sub != mask && (valid[sub] || below[sub]) {
+				below[mask] = true
 				break
 			}
 		}
-		if minimal {
+		if valid[mask] && !below[mask] {
 			z := set(mask)
 			if z == nil {
 				z = []int{}
