@@ -11,7 +11,7 @@ import (
 // Status values (§2 causal status).
 const (
 	StatusIdentifiable   = "identifiable"
-	StatusUncertain      = "uncertain"
+	StatusUncertain      = "uncertain" // kept in the enum for compatibility, never returned
 	StatusCannotIdentify = "cannot_identify"
 )
 
