@@ -112,3 +112,19 @@ func TestIdentifyInputErrors(t *testing.T) {
 		t.Fatalf("%v %+v", err, res)
 	}
 }
+
+// TestAllSizesListing: the all-sizes listing of the sizes_up_to_three golden graph has the four
+// minimal sets of sizes 3, 4, 4 and 5 derived there (Identify lists only the first).
+func TestAllSizesListing(t *testing.T) {
+	g, err := Parse([]string{"Y", "E2", "T", "D2", "A", "C2", "E1", "C1", "D1"}, [][2]string{
+		{"T", "Y"}, {"A", "T"}, {"A", "Y"}, {"C1", "T"}, {"D1", "C1"}, {"E1", "C1"}, {"D1", "Y"}, {"E1", "Y"},
+		{"C2", "T"}, {"D2", "C2"}, {"E2", "C2"}, {"D2", "Y"}, {"E2", "Y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, tr, err := g.AdjustmentSets("T", "Y", nil, 0)
+	want := [][]string{{"A", "C1", "C2"}, {"A", "C1", "D2", "E2"}, {"A", "C2", "D1", "E1"}, {"A", "D1", "D2", "E1", "E2"}}
+	if err != nil || tr || !reflect.DeepEqual(all, want) {
+		t.Fatalf("got %v (%v, %v), want %v", all, tr, err, want)
+	}
+}
