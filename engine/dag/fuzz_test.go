@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -61,7 +62,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("edge %v violates topological order", e)
 			}
 		}
-		res, err := g.Identify(in.Treatment, in.Outcome, in.Observed, Options{MaxSets: 10})
+		res, err := g.Identify(context.Background(), in.Treatment, in.Outcome, in.Observed, Options{MaxSets: 10})
 		if err != nil {
 			var ie *InputError
 			if !errors.As(err, &ie) {
