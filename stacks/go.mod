@@ -4,4 +4,6 @@ go 1.26
 
 require github.com/olumi/isl/monitoring v0.0.0
 
+require gopkg.in/yaml.v3 v3.0.1
+
 replace github.com/olumi/isl/monitoring => ../monitoring

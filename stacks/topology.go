@@ -192,6 +192,14 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.enable-lifecycle",
 	}
 	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	// The backup schedule is declared with the backup component; without it there are no backup rules.
+	if v := cfg.Effective["isl:backupInterval"]; v != "" {
+		d, err := ParseInterval(v)
+		if err != nil {
+			return b, fmt.Errorf("build topology: isl:backupInterval: %w", err)
+		}
+		b.Alerts.BackupInterval = d
+	}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
 			ScrapeInterval: cfg.Prometheus.ScrapeInterval, DashboardsDir: GrafanaDashDir}
