@@ -65,5 +65,6 @@ func New() *Metrics {
 	}
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f(NewMemoryLimitCollector())
 	return m
 }
