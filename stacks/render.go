@@ -82,6 +82,7 @@ type PrometheusParams struct {
 	Targets            []string // ISL replica addresses
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
+	AlertmanagerAddr   string // host:port alerts are sent to; empty = none
 }
 
 // AlertParams is everything the alert rules depend on.
@@ -193,6 +194,7 @@ func render(name, tmplPath string, delims [2]string, data any) ([]byte, error) {
 	t, err := template.New(name).Delims(delims[0], delims[1]).Option("missingkey=error").Funcs(template.FuncMap{
 		"join":    strings.Join,
 		"quote":   strconv.Quote,
+		"list":    func(v ...string) []string { return v },
 		"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + " %" },
 	}).Parse(text)
 	if err != nil {
@@ -331,6 +333,11 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 	}
 	if !durationNg.MatchString(p.ScrapeInterval) || !durationNg.MatchString(p.EvaluationInterval) {
 		return nil, fmt.Errorf("render prometheus.yml: bad interval")
+	}
+	if p.AlertmanagerAddr != "" {
+		if err := checkHostPort("alertmanager", p.AlertmanagerAddr); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
 	}
 	return render("prometheus.yml", "templates/prometheus.yml.tmpl", goDelims, p)
 }
