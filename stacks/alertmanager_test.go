@@ -139,10 +139,10 @@ func TestAlertmanagerConfig(t *testing.T) {
 				t.Errorf("inhibition %+v", c.InhibitRules)
 			}
 			for labels, want := range map[string]string{
-				"alertname=ISLServiceDown severity=critical":     "critical",
-				"alertname=ISLBackupMissing severity=critical":   "critical",
+				"alertname=ISLServiceDown severity=critical":      "critical",
+				"alertname=ISLBackupMissing severity=critical":    "critical",
 				"alertname=ISLHighLatencyCausal severity=warning": "warning",
-				"alertname=Unlabelled":                             "warning",
+				"alertname=Unlabelled":                            "warning",
 			} {
 				out, err := run(t, amtool, append([]string{"config", "routes", "test", "--config.file=" + p}, strings.Fields(labels)...)...)
 				lines := strings.Split(strings.TrimSpace(out), "\n") // after amtool's notice that --config.file wins
