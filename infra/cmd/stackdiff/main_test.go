@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,13 +19,17 @@ func TestDiffCommittedStagingToPilot(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{
-		"isl:replicas                 2", "+ Container isl-3 (only in pilot)", "memory: 512 → 1024",
+		"+ Container isl-3 (only in pilot)", "memory: 512 → 1024",
 		"hostPorts: 80→80 → 80→80,443→443", "label.isl.redis.maxmemory: 256Mi → 1Gi", "structurally valid",
 		"isl:redisPassword: secret required on pilot",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+	// Columns are as wide as the longest key.
+	if !regexp.MustCompile(`\nisl:replicas +2 +3\b`).MatchString(text) {
+		t.Errorf("output lacks the replicas row (2 → 3):\n%s", text)
 	}
 	var strict bytes.Buffer
 	if code, _ := run([]string{"--from", "staging", "--to", "pilot", "--strict"}, &strict); code != 1 {
