@@ -8,7 +8,7 @@ IMAGE ?= isl:dev
 PORT  ?= 8000
 
 .PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
-        pilot-local pilot-local-down bench-load integration clean
+        pilot-local pilot-local-down bench-load integration clean dashboards
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
 run:
@@ -64,6 +64,10 @@ FROM ?= staging
 TO   ?= pilot
 diff:
 	$(GO) run ./infra/cmd/stackdiff --from $(FROM) --to $(TO)
+
+## dashboards: regenerate the Grafana dashboards (Go, grafana-foundation-sdk) into monitoring/grafana/dashboards
+dashboards:
+	$(GO) run ./monitoring/cmd/dashboards --out monitoring/grafana/dashboards
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local
