@@ -1,5 +1,5 @@
 // Command render writes the configuration files of a stack — nginx.conf, redis.conf,
-// prometheus.yml, isl-alerts.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
+// prometheus.yml, isl-alerts.yml, alertmanager.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
 // through the same code the Pulumi program uses.
 //
 // Loopback processes (`make pilot-local`):
@@ -65,6 +65,7 @@ func run(args []string) error {
 	key := fs.String("tls-key", "", "local: key file (with --tls=true)")
 	redisPort := fs.Int("redis-port", 0, "local: Redis port (default 6379)")
 	promAddr := fs.String("prometheus-addr", "", "local: Prometheus listen address (default 127.0.0.1:9090)")
+	webhook := fs.String("alert-webhook", "", "URL Alertmanager posts alerts to (default: $ISL_ALERT_WEBHOOK_URL, else no receiver)")
 	password := fs.String("redis-password", "", "Redis password (default: $ISL_REDIS_PASSWORD, else generated into redis.password)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -113,6 +114,10 @@ func run(args []string) error {
 	if !*local && (len(pl.Upstreams) > 0 || *httpPort != 0 || *redisPort != 0) {
 		return errors.New("--upstreams, --http-port and --redis-port apply to --local only")
 	}
+	if *webhook == "" {
+		*webhook = os.Getenv("ISL_ALERT_WEBHOOK_URL")
+	}
+	cfg.Secrets[stacks.SecretAlertWebhookURL] = *webhook != ""
 	b, err := stacks.Build(cfg, pl)
 	if err != nil {
 		return err
@@ -143,6 +148,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	am, err := b.AlertmanagerFile(stacks.AlertSecrets{WebhookURL: *webhook})
+	if err != nil {
+		return err
+	}
+	files = append(files, am)
 	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: *local, Dir: dir, RedisPasswordFile: pwFile,
 		Upstreams: b.Nginx.Upstreams, Files: map[string]string{}, Commands: map[string][]string{}, PidFiles: map[string]string{},
 		Warnings: cfg.Warnings()}
@@ -168,7 +178,7 @@ func run(args []string) error {
 	}
 	m.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	if *local {
-		for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(dir, "prometheus-data")} {
+		for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(dir, "prometheus-data"), filepath.Join(dir, "alertmanager-data")} {
 			if err := os.MkdirAll(d, 0o700); err != nil {
 				return err
 			}
@@ -178,6 +188,7 @@ func run(args []string) error {
 		m.Commands["redis"] = []string{"redis-server", m.Files["redis.conf"]}
 		m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", m.Files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
 		m.Commands["prometheus"] = append([]string{"prometheus"}, b.PrometheusArgs...)
+		m.Commands["alertmanager"] = append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...)
 		m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
 		// What each local replica needs to join this topology (REDIS_PASSWORD: the password file).
 		for _, u := range b.Nginx.Upstreams {
@@ -193,6 +204,7 @@ func run(args []string) error {
 		m.Endpoint = cfg.EndpointURL()
 		m.RedisAddr = fmt.Sprintf("%s:%d", stacks.RedisAlias, stacks.RedisPort)
 		m.Commands["prometheus"] = append([]string{"prometheus"}, b.PrometheusArgs...)
+		m.Commands["alertmanager"] = append([]string{"alertmanager"}, b.AlertmanagerArgs...)
 	}
 	j, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), append(j, '\n'), 0o644); err != nil {
