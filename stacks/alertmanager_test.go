@@ -428,3 +428,41 @@ func parseDur(t *testing.T, s string) time.Duration {
 	}
 	return d
 }
+
+func TestParseInterval(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1h": time.Hour, "6h": 6 * time.Hour, "1d": 24 * time.Hour, "90m": 90 * time.Minute,
+		"1h30m": 90 * time.Minute, "6h0m0s": 6 * time.Hour, "45s": 45 * time.Second} {
+		got, err := ParseInterval(in)
+		if err != nil || got != want {
+			t.Errorf("ParseInterval(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0s", "1w", "h", "1.5h", "-1h", "1h 30m", "1m1h"} {
+		if d, err := ParseInterval(in); err == nil {
+			t.Errorf("ParseInterval(%q) = %v, want an error", in, d)
+		}
+	}
+	if got := promDuration(26*time.Hour + 90*time.Second); got != "1d2h1m30s" {
+		t.Errorf("promDuration = %q", got)
+	}
+}
+
+// A parsed interval spells back to an equivalent interval.
+func FuzzParseInterval(f *testing.F) {
+	for _, s := range []string{"1h", "1d2h", "90m", "30s", "6h0m0s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseInterval(s)
+		if err != nil {
+			return
+		}
+		if d <= 0 {
+			t.Fatalf("%q parsed to %v", s, d)
+		}
+		back, err := ParseInterval(promDuration(d))
+		if err != nil || back != d {
+			t.Fatalf("%q → %v → %q → %v (%v)", s, d, promDuration(d), back, err)
+		}
+	})
+}

@@ -118,17 +118,20 @@ func ParseInterval(v string) (time.Duration, error) {
 	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
 		if m[i+1] != "" {
 			n, err := strconv.ParseInt(m[i+1], 10, 32)
-			if err != nil {
-				return 0, fmt.Errorf("bad duration %q: %w", v, err)
+			if err != nil || n > int64(maxInterval/unit) {
+				return 0, fmt.Errorf("bad duration %q: longer than a year", v)
 			}
 			d += time.Duration(n) * unit
 		}
 	}
-	if d <= 0 {
-		return 0, fmt.Errorf("bad duration %q: must be positive", v)
+	if d <= 0 || d > maxInterval {
+		return 0, fmt.Errorf("bad duration %q: must be positive and at most a year", v)
 	}
 	return d, nil
 }
+
+// maxInterval bounds intervals far below time.Duration's range (292 years).
+const maxInterval = 366 * 24 * time.Hour
 
 var promDurationRe = regexp.MustCompile(`^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$`)
 
