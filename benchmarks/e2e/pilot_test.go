@@ -89,7 +89,7 @@ func repoRoot(t *testing.T) string {
 func startPilot(t *testing.T) *pilot {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("e2e: the pilot end-to-end run (≈2.5 min) is skipped in -short mode")
+		t.Skip("e2e: the pilot end-to-end run (≈4 min) is skipped in -short mode")
 	}
 	requireTools(t)
 	root := repoRoot(t)
