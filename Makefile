@@ -19,7 +19,7 @@ LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
               -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
 
 .PHONY: help run build test test-short bench lint fmt vet docker-build docker-check diff promote fuzz \
-        pilot-local pilot-local-down bench-load integration clean
+        pilot-local pilot-local-down bench-load integration clean dashboards
 
 # Test output goes through testreport: go test's usual lines, then what was skipped and why.
 # pipefail keeps go test's exit status.
@@ -92,6 +92,10 @@ diff:
 promote:
 	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/promote ./infra/cmd/promote
 	@$(BIN)/promote --from $(FROM) --to $(TO) $(ARGS)
+
+## dashboards: regenerate the Grafana dashboards (Go, grafana-foundation-sdk) into monitoring/grafana/dashboards
+dashboards:
+	$(GO) run ./monitoring/cmd/dashboards --out monitoring/grafana/dashboards
 
 ## pilot-local: the pilot stack on loopback (redis AOF, 3 replicas, nginx TLS, Prometheus); state in .pilot-local/
 PILOT_DIR ?= .pilot-local

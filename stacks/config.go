@@ -56,6 +56,8 @@ type Config struct {
 	Nginx      NginxConfig
 	Prometheus PrometheusConfig
 	Grafana    GrafanaConfig
+	// Alertmanager routes Prometheus' alerts to the receivers.
+	Alertmanager AlertmanagerConfig
 
 	// ProtectData marks the data volumes (Redis, Prometheus, Grafana) protected in Pulumi.
 	ProtectData bool
@@ -203,7 +205,7 @@ func Load(stack string, src Source) (Config, error) {
 		}
 		cfg.Effective[s.key] = raw
 	}
-	for _, k := range append(append([]string{}, RequiredSecrets...), SecretRegistryPassword) {
+	for _, k := range append(append(append([]string{}, RequiredSecrets...), SecretRegistryPassword), AlertSecretKeys...) {
 		known[k] = true
 		v, secret, ok := src.Lookup(k)
 		if ok && !secret && v != "" {
@@ -270,7 +272,7 @@ func (c Config) Validate(mode Strictness) error {
 	if c.Tier != Dev {
 		// Only nginx is reachable from outside the Docker host on staging and pilot.
 		for key, p := range map[string]int{"isl:replicaHostPortBase": s.HostPortBase, "isl:redisHostPort": c.Redis.HostPort,
-			"isl:prometheusHostPort": c.Prometheus.HostPort, "isl:grafanaHostPort": c.Grafana.HostPort} {
+			"isl:prometheusHostPort": c.Prometheus.HostPort, "isl:grafanaHostPort": c.Grafana.HostPort, "isl:alertmanagerHostPort": c.Alertmanager.HostPort} {
 			if p != 0 {
 				bad(key, "host ports are allowed on dev only; on %s only nginx is published (got %d, want 0)", c.Tier, p)
 			}
@@ -280,7 +282,8 @@ func (c Config) Validate(mode Strictness) error {
 		}
 		// A floating reference (no tag, or :latest) would change what runs on the next pull, untested.
 		for key, ref := range map[string]string{"isl:redisImage": c.Redis.Image, "isl:nginxImage": c.Nginx.Image,
-			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image} {
+			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image,
+			"isl:alertmanagerImage": c.Alertmanager.Image} {
 			if ref != "" && !PinnedImage(ref) {
 				bad(key, "pin the image on %s with a version tag or a digest (got %q)", c.Tier, ref)
 			}
@@ -293,7 +296,9 @@ func (c Config) Validate(mode Strictness) error {
 		checkPort("isl:redisHostPort", c.Redis.HostPort, true)
 		checkPort("isl:prometheusHostPort", c.Prometheus.HostPort, true)
 		checkPort("isl:grafanaHostPort", c.Grafana.HostPort, true)
+		checkPort("isl:alertmanagerHostPort", c.Alertmanager.HostPort, true)
 	}
+	c.validateAlerting(mode, bad)
 	if c.Tier == Pilot && !c.Nginx.TLS {
 		bad("isl:tls", "the pilot serves HTTPS only (got false)")
 	}

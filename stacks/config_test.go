@@ -79,13 +79,14 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("pilot without secrets and TLS files passed deploy validation")
 	}
-	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable"} {
+	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable",
+		"the pilot needs at least one alert receiver"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("deploy validation error lacks %q:\n%v", want, err)
 		}
 	}
-	if w := cfg.Warnings(); len(w) != 6 {
-		t.Errorf("warnings = %d, want 6: %v", len(w), w)
+	if w := cfg.Warnings(); len(w) != 7 {
+		t.Errorf("warnings = %d, want 7: %v", len(w), w)
 	}
 	// With secrets and readable files, it passes.
 	dir := t.TempDir()
@@ -96,6 +97,7 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	for _, k := range RequiredSecrets {
 		cfg.Secrets[k] = true
 	}
+	cfg.Secrets[SecretAlertWebhookURL] = true
 	if err := cfg.Validate(Deploy); err != nil {
 		t.Fatalf("complete pilot rejected: %v", err)
 	}
@@ -141,6 +143,12 @@ func TestBadConfigRejected(t *testing.T) {
 		{"latest nginx on staging", "staging", "isl:nginxImage", "nginx:latest", "isl:nginxImage: pin the image on staging"},
 		{"registry port is no tag", "pilot", "isl:grafanaImage", "registry.local:5000/grafana", "isl:grafanaImage: pin the image on pilot"},
 		{"rollback image without tag", "pilot", "isl:image", "ghcr.io/olumi/isl", "isl:image: pin the image on pilot"},
+		{"alertmanager host port on pilot", "pilot", "isl:alertmanagerHostPort", "9093", "isl:alertmanagerHostPort: host ports are allowed on dev only"},
+		{"latest alertmanager on pilot", "pilot", "isl:alertmanagerImage", "prom/alertmanager:latest", "isl:alertmanagerImage: pin the image on pilot"},
+		{"bad alert e-mail", "staging", "isl:alertEmailTo", "oncall at example.com", "isl:alertEmailTo: bad e-mail address"},
+		{"e-mail without sender", "staging", "isl:alertEmailTo", "oncall@example.com", "isl:alertEmailFrom: a sender address is required"},
+		{"bad slack channel", "staging", "isl:alertSlackChannel", "#ISL Alerts", "isl:alertSlackChannel: a channel like #isl-alerts"},
+		{"bad repeat interval", "pilot", "isl:alertRepeatCritical", "hourly", "isl:alertRepeatCritical: a duration like 1h"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

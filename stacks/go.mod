@@ -7,4 +7,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
+require gopkg.in/yaml.v3 v3.0.1
+
 replace github.com/olumi/isl/monitoring => ../monitoring

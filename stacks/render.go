@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/olumi/isl/monitoring"
+	"github.com/olumi/isl/monitoring/alerts"
 )
 
 // NginxParams is everything nginx.conf depends on. Paths and addresses are parameters so that the
@@ -80,16 +82,77 @@ type PrometheusParams struct {
 	Targets            []string // ISL replica addresses
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
+	AlertmanagerAddr   string // host:port alerts are sent to; empty = none
 }
 
 // AlertParams is everything the alert rules depend on.
 type AlertParams struct {
 	Origin        string
-	MemoryLimitMB int // per-replica memory limit: the memory alert fires above 80 % of it
+	MemoryLimitMB int // per-replica memory limit, named in the memory alert's description
+	// BackupInterval is the stack's isl:backupInterval; zero = no scheduled backups, no backup rules.
+	BackupInterval time.Duration
 }
 
-// MemoryLimitBytes is used by the template.
-func (a AlertParams) MemoryLimitBytes() int64 { return int64(a.MemoryLimitMB) << 20 }
+// T is every alert threshold, for the template: one source of truth with the dashboards.
+func (AlertParams) T() alerts.Values { return alerts.Current() }
+
+// BackupIntervalSeconds is used by the template.
+func (a AlertParams) BackupIntervalSeconds() int64 { return int64(a.BackupInterval / time.Second) }
+
+// BackupMaxAge is the age (BackupAgeIntervals intervals) past which backups count as missing, as a
+// Prometheus duration.
+func (a AlertParams) BackupMaxAge() string {
+	return promDuration(a.BackupInterval * alerts.BackupAgeIntervals)
+}
+
+// BackupIntervalText is the interval as a Prometheus duration, for the descriptions.
+func (a AlertParams) BackupIntervalText() string { return promDuration(a.BackupInterval) }
+
+// ParseInterval parses a duration in Prometheus' syntax, which also has days ("1d", "6h", "90m").
+func ParseInterval(v string) (time.Duration, error) {
+	m := promDurationRe.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil || strings.TrimSpace(v) == "" {
+		return 0, fmt.Errorf("bad duration %q (want e.g. 6h, 1d, 30m)", v)
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		if m[i+1] != "" {
+			n, err := strconv.ParseInt(m[i+1], 10, 32)
+			if err != nil || n > int64(maxInterval/unit) {
+				return 0, fmt.Errorf("bad duration %q: longer than a year", v)
+			}
+			d += time.Duration(n) * unit
+		}
+	}
+	if d <= 0 || d > maxInterval {
+		return 0, fmt.Errorf("bad duration %q: must be positive and at most a year", v)
+	}
+	return d, nil
+}
+
+// maxInterval bounds intervals far below time.Duration's range (292 years).
+const maxInterval = 366 * 24 * time.Hour
+
+var promDurationRe = regexp.MustCompile(`^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$`)
+
+// promDuration spells d in Prometheus' duration syntax ("1h30m", "90s").
+func promDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	var b strings.Builder
+	for _, u := range []struct {
+		n    int64
+		unit string
+	}{{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}} {
+		if s >= u.n {
+			fmt.Fprintf(&b, "%d%s", s/u.n, u.unit)
+			s %= u.n
+		}
+	}
+	if b.Len() == 0 {
+		return "0s"
+	}
+	return b.String()
+}
 
 // GrafanaParams is everything the Grafana provisioning files depend on.
 type GrafanaParams struct {
@@ -132,8 +195,10 @@ func render(name, tmplPath string, delims [2]string, data any) ([]byte, error) {
 		return nil, err
 	}
 	t, err := template.New(name).Delims(delims[0], delims[1]).Option("missingkey=error").Funcs(template.FuncMap{
-		"join":  strings.Join,
-		"quote": strconv.Quote,
+		"join":    strings.Join,
+		"quote":   strconv.Quote,
+		"list":    func(v ...string) []string { return v },
+		"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + " %" },
 	}).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s template: %w", name, err)
@@ -272,6 +337,11 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 	if !durationNg.MatchString(p.ScrapeInterval) || !durationNg.MatchString(p.EvaluationInterval) {
 		return nil, fmt.Errorf("render prometheus.yml: bad interval")
 	}
+	if p.AlertmanagerAddr != "" {
+		if err := checkHostPort("alertmanager", p.AlertmanagerAddr); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
+	}
 	return render("prometheus.yml", "templates/prometheus.yml.tmpl", goDelims, p)
 }
 
@@ -279,6 +349,9 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 func RenderAlertRules(p AlertParams) ([]byte, error) {
 	if p.MemoryLimitMB < 1 {
 		return nil, fmt.Errorf("render alert rules: memory limit must be positive")
+	}
+	if p.BackupInterval < 0 || p.BackupInterval%time.Second != 0 {
+		return nil, fmt.Errorf("render alert rules: the backup interval must be whole seconds (got %s)", p.BackupInterval)
 	}
 	return render("isl-alerts.yml", "rules/isl-alerts.yml.tmpl", [2]string{"[[", "]]"}, p)
 }

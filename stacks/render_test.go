@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/olumi/isl/monitoring"
+	"github.com/olumi/isl/monitoring/alerts"
 	"github.com/olumi/isl/stacks/certs"
+	"gopkg.in/yaml.v3"
 )
 
 // requireBinary returns the path of a program the rendered files are checked with. On CI
@@ -360,12 +362,12 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 }
 
-// writeRulesAndTests renders the alert rules with the 512 MiB limit the unit tests assume, next to
-// a copy of the promtool unit tests.
+// writeRulesAndTests renders the alert rules with the 512 MiB limit and the 1h backup interval the
+// unit tests assume, next to a copy of the promtool unit tests.
 func writeRulesAndTests(t *testing.T, mutate func(string) string) string {
 	t.Helper()
 	dir := t.TempDir()
-	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, BackupInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,28 +394,85 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
 	text, _ := os.ReadFile(filepath.Join(dir, "isl-alerts.yml"))
-	for _, alert := range []string{"ISLServiceDown", "ISLHighLatencyCausal", "ISLHighLatencyPreference", "ISLHighErrorRate",
-		"ISLRedisDisconnected", "ISLTooManyActiveRequests", "ISLHighMemory"} {
-		if !strings.Contains(string(text), "alert: "+alert) {
-			t.Errorf("alert %s missing", alert)
+	exprs := alertExprs(t, text)
+	// Every threshold of the alerts package is the one its rule compares against.
+	for _, th := range alerts.All() {
+		expr, ok := exprs[th.Alert]
+		if !ok {
+			t.Errorf("alert %s missing", th.Alert)
+			continue
+		}
+		if th.Alert == "ISLServiceDown" || th.Alert == "ISLRedisDisconnected" {
+			// 0/1 signals: the rule tests for 0, the panel turns red below 1.
+			if !strings.HasSuffix(expr, "== 0") {
+				t.Errorf("%s: %q does not test for 0", th.Alert, expr)
+			}
+			continue
+		}
+		if want := "> " + strconv.FormatFloat(th.Value, 'f', -1, 64); !strings.HasSuffix(expr, want) {
+			t.Errorf("%s: expression %q does not end in the threshold %q", th.Alert, expr, want)
 		}
 	}
-	if !strings.Contains(string(text), "/ 536870912 > 0.8") {
-		t.Error("memory alert not relative to the rendered 512 MiB limit")
+	if !strings.Contains(exprs["ISLHighMemory"], "/ on (job, instance) isl_memory_limit_bytes{job=\"isl\"}") {
+		t.Error("memory alert not relative to the limit each replica reads from its cgroup")
 	}
+	// Without a backup schedule there are no backup rules (nothing would ever report).
+	plain, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain), "isl-backup") {
+		t.Error("backup rules rendered for a stack without isl:backupInterval")
+	}
+}
+
+// alertExprs maps alert name → expression (one line, trimmed) of a rendered rule file.
+func alertExprs(t *testing.T, rules []byte) map[string]string {
+	t.Helper()
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &f); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out[r.Alert] = strings.TrimSpace(r.Expr)
+			}
+		}
+	}
+	return out
 }
 
 // The promtool unit tests must be able to fail: with a threshold moved, they do.
 func TestAlertRuleTestsCatchWrongThresholds(t *testing.T) {
 	promtool := requireBinary(t, "promtool")
 	mutations := map[string][2]string{
-		"causal SLO 3 s":        {"> 2.0", "> 3.0"},
-		"preference SLO 2 s":    {"> 1.5", "> 2.0"},
-		"error rate 20 %":       {"> 0.05", "> 0.2"},
-		"active requests ≥ 100": {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
-		"memory 95 %":           {"> 0.8", "> 0.95"},
-		"redis alert inverted":  {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
-		"down after 5m":         {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"causal SLO 3 s":           {`causal/.*"}[5m]))) > 2`, `causal/.*"}[5m]))) > 3`},
+		"preference SLO 2 s":       {"> 1.5", "> 2.0"},
+		"analysis SLO 3 s":         {`analysis)/.*"}[5m]))) > 2`, `analysis)/.*"}[5m]))) > 3`},
+		"analysis without team":    {"(validation|team|analysis)", "(validation|analysis)"},
+		"error rate 20 %":          {"> 0.05", "> 0.2"},
+		"auth surge 2/s":           {`status=~"401|403"}[5m])) > 1`, `status=~"401|403"}[5m])) > 2`},
+		"auth surge counts 4xx":    {`status=~"401|403"`, `status=~"4.."`},
+		"active requests ≥ 100":    {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
+		"memory 95 %":              {"> 0.8", "> 0.95"},
+		"memory by configured":     {`isl_memory_limit_bytes{job="isl"}`, `536870912`},
+		"redis alert inverted":     {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
+		"down after 5m":            {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"failover per replica":     {"max by (job) (increase(isl_redis_primary_changes_total", "(increase(isl_redis_primary_changes_total"},
+		"failover 15m window":      {"isl_redis_primary_changes_total{job=\"isl\"}[5m]", "isl_redis_primary_changes_total{job=\"isl\"}[15m]"},
+		"replica lag ≥ 1 MiB":      {"> 1048576", ">= 1048576"},
+		"replica lag without for":  {"> 1048576\n        for: 2m", "> 1048576\n        for: 0m"},
+		"backup after 3 intervals": {"isl:backup_age:intervals > 2", "isl:backup_age:intervals > 3"},
+		"backup interval 2h":       {"/ 3600", "/ 7200"},
 	}
 	for name, m := range mutations {
 		t.Run(name, func(t *testing.T) {
@@ -713,8 +772,9 @@ func TestPrometheusServesLocalRender(t *testing.T) {
 	for _, g := range rules.Data.Groups {
 		n += len(g.Rules)
 	}
-	if n != 7 {
-		t.Errorf("%d rules loaded, want 7", n)
+	rendered, _ := FindFile(files, "isl-alerts.yml")
+	if want := bytes.Count(rendered.Content, []byte("- alert: ")) + bytes.Count(rendered.Content, []byte("- record: ")); n != want || n < 11 {
+		t.Errorf("%d rules loaded, want the %d rendered (at least 11)", n, want)
 	}
 	var targets struct {
 		Data struct {

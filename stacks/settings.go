@@ -139,6 +139,21 @@ var settings = []setting{
 	{"isl:grafanaMemory", memInto(func(c *Config) *int { return &c.Grafana.MemoryMB }), "Grafana container memory limit"},
 	{"isl:grafanaHostPort", intInto(func(c *Config) *int { return &c.Grafana.HostPort }), "dev only: publish Grafana"},
 
+	{"isl:alertmanagerImage", strInto(func(c *Config) *string { return &c.Alertmanager.Image }, imageRe, "an image reference"), "Alertmanager image"},
+	{"isl:alertmanagerMemory", memInto(func(c *Config) *int { return &c.Alertmanager.MemoryMB }), "Alertmanager container memory limit"},
+	{"isl:alertmanagerHostPort", intInto(func(c *Config) *int { return &c.Alertmanager.HostPort }), "dev only: publish Alertmanager"},
+	{"isl:alertEmailTo", parser{"string", func(c *Config, v string) error {
+		to, err := parseEmails(v)
+		c.Alertmanager.EmailTo = to
+		return err
+	}}, "comma-separated alert e-mail recipients (empty = no e-mail receiver)"},
+	{"isl:alertEmailFrom", strInto(func(c *Config) *string { return &c.Alertmanager.EmailFrom }, anyRe, "an e-mail address"), "sender of alert e-mails"},
+	{"isl:alertSmtpSmarthost", strInto(func(c *Config) *string { return &c.Alertmanager.SMTPSmarthost }, anyRe, "host:port"), "SMTP server (host:port, STARTTLS required) for alert e-mails"},
+	{"isl:alertSmtpUsername", strInto(func(c *Config) *string { return &c.Alertmanager.SMTPUsername }, anyRe, "a user name"), "SMTP user (password: secret isl:alertSmtpPassword)"},
+	{"isl:alertSlackChannel", strInto(func(c *Config) *string { return &c.Alertmanager.SlackChannel }, regexp.MustCompile(`^([#@]?[a-z0-9._-]{1,80})?$`), "a channel like #isl-alerts"), "Slack channel (empty = the webhook's own; URL: secret isl:alertSlackWebhookUrl)"},
+	{"isl:alertRepeatCritical", strInto(func(c *Config) *string { return &c.Alertmanager.RepeatCritical }, durationRe, "a duration like 1h"), "re-send an unresolved critical alert this often"},
+	{"isl:alertRepeatWarning", strInto(func(c *Config) *string { return &c.Alertmanager.RepeatWarning }, durationRe, "a duration like 12h"), "re-send an unresolved warning this often"},
+
 	{"isl:protectData", boolInto(func(c *Config) *bool { return &c.ProtectData }), "protect data volumes from deletion"},
 }
 
@@ -160,8 +175,8 @@ func Settings() []Setting {
 	for _, s := range settings {
 		out = append(out, Setting{Key: s.key, Type: s.set.kind, Doc: s.doc})
 	}
-	for _, k := range append(append([]string{}, RequiredSecrets...), SecretRegistryPassword) {
-		out = append(out, Setting{Key: k, Type: "string", IsSecret: true, Doc: "secret"})
+	for _, k := range append(append(append([]string{}, RequiredSecrets...), SecretRegistryPassword), AlertSecretKeys...) {
+		out = append(out, Setting{Key: k, IsSecret: true, Doc: "secret"})
 	}
 	return out
 }
@@ -177,7 +192,8 @@ func (c Config) HostPorts() map[string][]int {
 			out["replicas"] = append(out["replicas"], c.Service.HostPortBase+i)
 		}
 	}
-	for name, p := range map[string]int{"redis": c.Redis.HostPort, "prometheus": c.Prometheus.HostPort, "grafana": c.Grafana.HostPort} {
+	for name, p := range map[string]int{"redis": c.Redis.HostPort, "prometheus": c.Prometheus.HostPort, "grafana": c.Grafana.HostPort,
+		"alertmanager": c.Alertmanager.HostPort} {
 		if p != 0 {
 			out[name] = []int{p}
 		}

@@ -57,6 +57,8 @@ type Placement struct {
 	TLSKeyFile     string   // local only: key path (default isl:tlsKeyFile)
 	RedisPort      int      // local only: Redis port (0 = 6379)
 	PrometheusAddr string   // local only: Prometheus listen address (default 127.0.0.1:9090)
+	// local only: Alertmanager listen address (default 127.0.0.1:9093)
+	AlertmanagerAddr string
 }
 
 // Bundle is the resolved parameters of every rendered file of one stack and placement.
@@ -70,6 +72,9 @@ type Bundle struct {
 	PrometheusArgs []string
 	Alerts         AlertParams
 	Grafana        GrafanaParams // containers only
+	// Alertmanager is rendered on its own (AlertmanagerFile), with the receiver secrets.
+	Alertmanager     AlertmanagerParams
+	AlertmanagerArgs []string
 }
 
 // NonIdempotentPaths are the routes that change stored state in a way a second delivery would
@@ -178,7 +183,8 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 	}
 	b.Prometheus = PrometheusParams{Origin: origin, Stack: cfg.Stack, ScrapeInterval: cfg.Prometheus.ScrapeInterval,
 		EvaluationInterval: cfg.Prometheus.ScrapeInterval, RuleFiles: []string{rules}, Targets: upstreams,
-		SelfAddr: promSelf, SelfMetricsPath: PrometheusPrefix + "/metrics"}
+		SelfAddr: promSelf, SelfMetricsPath: PrometheusPrefix + "/metrics", AlertmanagerAddr: b.alertmanagerAddr()}
+	b.buildAlertmanager(origin)
 	conf, data := PrometheusConfPath, PrometheusDataPath
 	if pl.Local {
 		conf, data = path.Join(pl.Dir, "prometheus.yml"), path.Join(pl.Dir, "prometheus-data")
@@ -192,6 +198,14 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.enable-lifecycle",
 	}
 	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	// The backup schedule is declared with the backup component; without it there are no backup rules.
+	if v := cfg.Effective["isl:backupInterval"]; v != "" {
+		d, err := ParseInterval(v)
+		if err != nil {
+			return b, fmt.Errorf("build topology: isl:backupInterval: %w", err)
+		}
+		b.Alerts.BackupInterval = d
+	}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
 			ScrapeInterval: cfg.Prometheus.ScrapeInterval, DashboardsDir: GrafanaDashDir}

@@ -262,6 +262,7 @@ func testMonitoring(t *testing.T, p *pilot) {
 				Groups []struct {
 					Rules []struct {
 						Name           string `json:"name"`
+						Type           string `json:"type"`
 						Query          string `json:"query"`
 						Health         string `json:"health"`
 						LastError      string `json:"lastError"`
@@ -276,16 +277,26 @@ func testMonitoring(t *testing.T, p *pilot) {
 		n := 0
 		for _, g := range r.Data.Groups {
 			for _, rule := range g.Rules {
-				n++
 				if rule.Health != "ok" || rule.LastError != "" {
 					t.Errorf("rule %s: health %q, error %q", rule.Name, rule.Health, rule.LastError)
 				}
+				if rule.Type != "alerting" {
+					continue // recording rules have no threshold; the alerts that use them are checked
+				}
+				n++
 				if _, err := promQuery(p, rule.Query); err != nil {
 					t.Errorf("rule %s: %v", rule.Name, err)
 				}
 				value := comparison.ReplaceAllString(rule.Query, "")
+				if inner, ok := strings.CutPrefix(rule.Query, "absent("); ok {
+					value = strings.TrimSuffix(inner, ")") // fires on no data: what it watches must have data
+				}
 				if value == rule.Query {
 					t.Errorf("rule %s: no threshold comparison to strip from %q", rule.Name, rule.Query)
+					continue
+				}
+				if m := notExported(p, value); m != "" {
+					t.Logf("rule %s: no data: %s is not exported by this topology", rule.Name, m)
 					continue
 				}
 				if err := eventually(10*time.Second, func() error {
@@ -313,6 +324,14 @@ func testMonitoring(t *testing.T, p *pilot) {
 			t.Fatalf("queries: %v %s", err, out)
 		}
 		for _, q := range qs {
+			if m := notExported(p, q.Expr); m != "" {
+				// Still valid PromQL: promQuery fails on a bad expression.
+				if _, err := promQuery(p, q.Expr); err != nil {
+					t.Errorf("%s / %s: %v", q.Panel, q.RefID, err)
+				}
+				t.Logf("%s / %s: no data: %s is not exported by this topology", q.Panel, q.RefID, m)
+				continue
+			}
 			if err := eventually(10*time.Second, func() error {
 				k, err := promQuery(p, q.Expr)
 				if err == nil && k == 0 {
@@ -324,7 +343,7 @@ func testMonitoring(t *testing.T, p *pilot) {
 			}
 		}
 	})
-	t.Run("stopped replica makes the down alert pending", func(t *testing.T) {
+	t.Run("stopped replica's down alert reaches the webhook", func(t *testing.T) {
 		victim := p.replicas()[2]
 		addr := p.addr(t, victim)
 		p.stop(t, victim, "TERM")
@@ -349,6 +368,17 @@ func testMonitoring(t *testing.T, p *pilot) {
 			return fmt.Errorf("ISLServiceDown not pending for %s: %+v", addr, r.Data.Alerts)
 		}); err != nil {
 			t.Fatal(err)
+		}
+		// Pending for the rule's 1 minute, then firing: Prometheus → Alertmanager → webhook.
+		start := time.Now()
+		n, err := p.alerts.wait("ISLServiceDown", 100*time.Second, func(n notification) bool { return n.Status == "firing" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("ISLServiceDown delivered %.0fs after pending", time.Since(start).Seconds())
+		if n.Receiver != "critical" || len(n.Alerts) != 1 || n.Alerts[0].Labels["instance"] != addr ||
+			n.CommonLabels["severity"] != "critical" || n.CommonLabels["stack"] != "pilot" || n.GroupLabels["stack"] != "pilot" {
+			t.Errorf("notification %+v: want one critical ISLServiceDown for %s, grouped by alertname and stack", n, addr)
 		}
 	})
 }

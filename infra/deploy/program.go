@@ -1,5 +1,5 @@
 // Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis, the
-// service image and replicas, nginx, Prometheus, Grafana), all configured from the typed stack
+// service image and replicas, nginx, Prometheus, Alertmanager, Grafana), all configured from the typed stack
 // config in github.com/olumi/isl/stacks, whose renderers also produce every file uploaded into the
 // containers.
 package deploy
@@ -158,7 +158,14 @@ func Program(opts Options) pulumi.RunFunc {
 		for _, r := range svc.Replicas {
 			replicas = append(replicas, r)
 		}
-		prom, err := NewPrometheus(ctx, "prometheus", PrometheusArgs{Config: cfg, Bundle: bundle, Network: network.Name})
+		alertmanager, err := NewAlertmanager(ctx, "alertmanager", AlertmanagerArgs{Config: cfg, Bundle: bundle, Network: network.Name,
+			Secrets: AlertSecrets{WebhookURL: secret(stacks.SecretAlertWebhookURL), SlackWebhookURL: secret(stacks.SecretAlertSlackWebhookURL),
+				SMTPPassword: secret(stacks.SecretAlertSMTPPassword), PagerDutyKey: secret(stacks.SecretAlertPagerDutyKey)}})
+		if err != nil {
+			return err
+		}
+		prom, err := NewPrometheus(ctx, "prometheus", PrometheusArgs{Config: cfg, Bundle: bundle, Network: network.Name},
+			pulumi.DependsOn([]pulumi.Resource{alertmanager}))
 		if err != nil {
 			return err
 		}

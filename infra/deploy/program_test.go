@@ -53,6 +53,7 @@ var testSecrets = map[string]string{
 	stacks.SecretSecretKey:       "secret-key-0123456789abcdef",
 	stacks.SecretAPIKeys:         "key-one,key-two",
 	stacks.SecretGrafanaPassword: "grafana-Pa55word",
+	stacks.SecretAlertWebhookURL: "https://hooks.example.com/isl-alerts?token=t0k3n",
 }
 
 // stackConfig returns the committed stack file's config plus secrets (and, for TLS, a real cert).
@@ -271,8 +272,8 @@ func TestCommittedStacks(t *testing.T) {
 				counts[r.Type]++
 			}
 			want := map[string]int{
-				tContainer: n + 4, tImage: 1, tRemoteImage: 4, tNetwork: 1, tVolume: 3,
-				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1,
+				tContainer: n + 5, tImage: 1, tRemoteImage: 5, tNetwork: 1, tVolume: 4,
+				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
 			}
 			if !reflect.DeepEqual(counts, want) {
 				t.Errorf("inventory %v\nwant %v", counts, want)

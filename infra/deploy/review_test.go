@@ -50,7 +50,7 @@ func TestRollbackToLocalImageTag(t *testing.T) {
 func TestThirdPartyImagesByID(t *testing.T) {
 	config, secretKeys := stackConfig(t, "pilot", true)
 	local := map[string]bool{config["isl:redisImage"]: true, config["isl:nginxImage"]: true,
-		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true}
+		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true, config["isl:alertmanagerImage"]: true}
 	c, err := runProgramWith(t, "pilot", config, secretKeys,
 		Options{Strictness: stacks.Deploy, Root: testRoot(t), ImageTag: "c-test"}, local)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestReplacementStrategyAndProtection(t *testing.T) {
 					if tier != stacks.Dev && r.DeleteBeforeReplace {
 						t.Errorf("%s on %s is replaced delete-first: the update would take it down", r.Name, tier)
 					}
-				default: // redis, nginx, prometheus, grafana: fixed names and volumes/host ports
+				default: // redis, nginx, prometheus, alertmanager, grafana: fixed names and volumes/host ports
 					want = true
 				}
 				if r.DeleteBeforeReplace != want {
@@ -98,7 +98,7 @@ func TestReplacementStrategyAndProtection(t *testing.T) {
 				}
 			}
 			vols := c.byType(tVolume)
-			if len(vols) != 3 {
+			if len(vols) != 4 {
 				t.Fatalf("%d volumes", len(vols))
 			}
 			for _, v := range vols {

@@ -68,13 +68,14 @@ func TestInPlaceUpdateVersusReplace(t *testing.T) {
 func TestProtectChange(t *testing.T) {
 	r := compareEdited(t, "isl:protectData", "true")
 	a := actions(r)
-	for _, v := range []string{"Volume redis-data", "Volume prometheus-data", "Volume grafana-data"} {
+	vols := []string{"Volume redis-data", "Volume prometheus-data", "Volume grafana-data", "Volume alertmanager-data"}
+	for _, v := range vols {
 		if c := a[v]; c.Action != "options" || len(c.Reasons) != 1 || c.Reasons[0] != "option protect: (unset) → true" {
 			t.Errorf("%s: %+v", v, c)
 		}
 	}
-	if len(r.Resources) != 3 {
-		t.Errorf("%d changes, want the 3 volumes: %+v", len(r.Resources), r.Resources)
+	if len(r.Resources) != len(vols) {
+		t.Errorf("%d changes, want the %d volumes: %+v", len(r.Resources), len(vols), r.Resources)
 	}
 }
 

@@ -68,6 +68,7 @@ func New() *Metrics {
 	f(newBuildInfo())
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f(NewMemoryLimitCollector())
 	return m
 }
 

@@ -30,6 +30,7 @@ type Options struct {
 	RateLimit      int           // RATE_LIMIT_PER_MINUTE for the replicas (load tests need it high); <0 = the stack's
 	ScrapeInterval string        // Prometheus scrape and evaluation interval (local runs want seconds)
 	ReadyTimeout   time.Duration // per component
+	AlertWebhook   string        // Alertmanager's webhook receiver URL; empty = no receiver (alerts stay in its API)
 	Log            io.Writer     // progress messages
 }
 
@@ -85,9 +86,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			}
 		}
 	}
-	for _, bin := range []string{"redis-server", "nginx", "prometheus"} {
+	for _, bin := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus): %w", bin, err)
+			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus prometheus-alertmanager): %w", bin, err)
 		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -108,7 +109,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return nil, fmt.Errorf("stack %s is invalid:\n%w", o.Stack, err)
 	}
 	n := cfg.Service.Replicas
-	ports, err := freePorts(n+4, o.BasePort)
+	ports, err := freePorts(n+5, o.BasePort)
 	if err != nil {
 		return nil, err
 	}
@@ -117,8 +118,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	for i := 0; i < n; i++ {
 		upstreams = append(upstreams, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+i])))
 	}
+	amAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+n]))
+	if o.AlertWebhook != "" {
+		cfg.Secrets[stacks.SecretAlertWebhookURL] = true
+	}
 	pl := stacks.Placement{Local: true, Dir: o.Dir, Upstreams: upstreams, HTTPPort: httpPort, HTTPSPort: httpsPort,
-		RedisPort: redisPort, PrometheusAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(promPort))}
+		RedisPort: redisPort, PrometheusAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(promPort)), AlertmanagerAddr: amAddr}
 	tlsOn := cfg.Nginx.TLS
 	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: tlsOn}
 	if tlsOn {
@@ -134,6 +139,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	// Local runs want alerts and dashboards to react in seconds, not in the production interval.
 	b.Prometheus.ScrapeInterval, b.Prometheus.EvaluationInterval = o.ScrapeInterval, o.ScrapeInterval
+	b.Alertmanager.CriticalGroupWait, b.Alertmanager.WarningGroupWait = "1s", "2s"
 
 	if st.RedisPassword, err = secret(16); err != nil {
 		return nil, err
@@ -142,6 +148,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	amFile, err := b.AlertmanagerFile(stacks.AlertSecrets{WebhookURL: o.AlertWebhook})
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, amFile)
 	for _, f := range files {
 		mode := os.FileMode(0o644)
 		if f.Secret {
@@ -152,7 +163,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 		st.Files = append(st.Files, f.Path)
 	}
-	for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(o.Dir, "prometheus-data"), filepath.Join(o.Dir, "logs")} {
+	for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(o.Dir, "prometheus-data"), filepath.Join(o.Dir, "alertmanager-data"), filepath.Join(o.Dir, "logs")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -213,6 +224,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	st.Components = append(st.Components, &Component{Name: "nginx", Kind: "nginx",
 		Command: []string{"nginx", "-p", o.Dir, "-c", conf("nginx.conf"), "-e", b.Nginx.ErrorLog, "-g", "daemon off;"},
 		Addr:    listen, HealthURL: st.Endpoint + "/health", Log: filepath.Join(logDir, "nginx.log")})
+	st.AlertmanagerURL = "http://" + amAddr
+	st.Components = append(st.Components, &Component{Name: "alertmanager", Kind: "alertmanager",
+		Command: append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...), Addr: amAddr,
+		HealthURL: st.AlertmanagerURL + "/-/ready", Log: filepath.Join(logDir, "alertmanager.log")})
 	st.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
@@ -241,7 +256,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 }
 
 // stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack.
-var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "isl": 2, "redis": 3}
+var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "alertmanager": 1, "isl": 2, "redis": 3}
 
 // Down stops every component (SIGTERM, then SIGKILL after a grace period) by PID.
 func Down(st *State, log io.Writer) error {
@@ -342,7 +357,7 @@ func Start(ctx context.Context, st *State, name string, timeout time.Duration, l
 // Status reports, per component, whether it runs and is ready.
 func Status(ctx context.Context, st *State, w io.Writer) (allUp bool) {
 	allUp = true
-	fmt.Fprintf(w, "endpoint   %s (API key in %s)\nprometheus %s\n", st.Endpoint, filepath.Join(st.Dir, StateFile), st.PrometheusURL)
+	fmt.Fprintf(w, "endpoint   %s (API key in %s)\nprometheus %s\nalertmanager %s\n", st.Endpoint, filepath.Join(st.Dir, StateFile), st.PrometheusURL, st.AlertmanagerURL)
 	for _, c := range st.Components {
 		state := "stopped"
 		if alive(c) {
@@ -369,7 +384,7 @@ func Summary(st *State) string {
 	if st.TLS {
 		fmt.Fprintf(&b, "  (self-signed: curl --cacert %s, or isl-load --insecure)", st.CACert)
 	}
-	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  redis       %s\n  state       %s\n", st.APIKey, st.PrometheusURL, st.RedisAddr, filepath.Join(st.Dir, StateFile))
+	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  alerts      %s\n  redis       %s\n  state       %s\n", st.APIKey, st.PrometheusURL, st.AlertmanagerURL, st.RedisAddr, filepath.Join(st.Dir, StateFile))
 	for _, c := range st.Components {
 		fmt.Fprintf(&b, "  %-11s pid %d  %s\n", c.Name, c.PID, c.Addr)
 	}

@@ -1,11 +1,11 @@
 // Command pilot-local runs a stack's topology (default: pilot) as loopback processes on the files
 // the Pulumi program renders: redis-server (password, AOF), the ISL replicas, nginx (TLS with a
-// self-signed certificate when the tier wants TLS) and Prometheus with the alert rules.
+// self-signed certificate when the tier wants TLS), Prometheus with the alert rules and Alertmanager.
 //
-//	pilot-local up      [--dir .pilot-local] [--stack pilot] [--base-port 0] [--rate-limit N] [--isl-bin PATH]
+//	pilot-local up      [--dir .pilot-local] [--stack pilot] [--base-port 0] [--rate-limit N] [--isl-bin PATH] [--alert-webhook URL]
 //	pilot-local down    [--dir …] [--purge]
 //	pilot-local status  [--dir …]
-//	pilot-local stop    NAME [--signal TERM|KILL]   (NAME: redis, isl-1…isl-N, nginx, prometheus)
+//	pilot-local stop    NAME [--signal TERM|KILL]   (NAME: redis, isl-1…isl-N, nginx, prometheus, alertmanager)
 //	pilot-local start   NAME
 //	pilot-local env     [--dir …]                     shell exports for isl-load / make integration
 //	pilot-local queries                               the dashboards' PromQL, as JSON (for live checks)
@@ -63,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.BasePort, "base-port", 0, "first port to try (0 = ephemeral ports)")
 	fs.IntVar(&o.RateLimit, "rate-limit", 1_000_000, "RATE_LIMIT_PER_MINUTE for the replicas (-1 = the stack's value)")
 	fs.StringVar(&o.ScrapeInterval, "scrape-interval", "1s", "Prometheus scrape and rule evaluation interval")
+	fs.StringVar(&o.AlertWebhook, "alert-webhook", "", "up: URL Alertmanager posts alerts to (default: none; alerts stay in its API)")
 	timeout := fs.Duration("timeout", 30*time.Second, "readiness timeout per component")
 	sig := fs.String("signal", "TERM", "stop: TERM (graceful) or KILL")
 	purge := fs.Bool("purge", false, "down: also delete the state directory")

@@ -1,5 +1,5 @@
 // Command render writes the configuration files of a stack — nginx.conf, redis.conf,
-// prometheus.yml, isl-alerts.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
+// prometheus.yml, isl-alerts.yml, alertmanager.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
 // through the same code the Pulumi program uses.
 //
 // Loopback processes (`make pilot-local`):
@@ -53,9 +53,9 @@ type Manifest struct {
 
 // options are the parsed flags.
 type options struct {
-	stack, root, out, upstreams, tls, cert, key, promAddr, password string
-	local                                                           bool
-	httpPort, httpsPort, redisPort                                  int
+	stack, root, out, upstreams, tls, cert, key, promAddr, password, webhook string
+	local                                                                    bool
+	httpPort, httpsPort, redisPort                                           int
 }
 
 // run renders the stack's files and manifest.json into --out: parse the flags, load and check
@@ -77,6 +77,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Secrets[stacks.SecretAlertWebhookURL] = o.webhook != ""
 	b, err := stacks.Build(cfg, pl)
 	if err != nil {
 		return err
@@ -93,6 +94,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	am, err := b.AlertmanagerFile(stacks.AlertSecrets{WebhookURL: o.webhook})
+	if err != nil {
+		return err
+	}
+	files = append(files, am)
 	written, err := writeFiles(dir, files)
 	if err != nil {
 		return err
@@ -129,12 +135,16 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.key, "tls-key", "", "local: key file (with --tls=true)")
 	fs.IntVar(&o.redisPort, "redis-port", 0, "local: Redis port (default 6379)")
 	fs.StringVar(&o.promAddr, "prometheus-addr", "", "local: Prometheus listen address (default 127.0.0.1:9090)")
+	fs.StringVar(&o.webhook, "alert-webhook", "", "URL Alertmanager posts alerts to (default: $ISL_ALERT_WEBHOOK_URL, else no receiver)")
 	fs.StringVar(&o.password, "redis-password", "", "Redis password (default: $ISL_REDIS_PASSWORD, else generated into redis.password)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.out == "" {
 		return o, errors.New("--out is required")
+	}
+	if o.webhook == "" {
+		o.webhook = os.Getenv("ISL_ALERT_WEBHOOK_URL")
 	}
 	if !o.local && (o.upstreams != "" || o.httpPort != 0 || o.redisPort != 0) {
 		return o, errors.New("--upstreams, --http-port and --redis-port apply to --local only")
@@ -241,11 +251,12 @@ func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile strin
 	m.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	m.Commands["prometheus"] = append([]string{"prometheus"}, b.PrometheusArgs...)
 	if !local {
+		m.Commands["alertmanager"] = append([]string{"alertmanager"}, b.AlertmanagerArgs...)
 		m.Endpoint = cfg.EndpointURL()
 		m.RedisAddr = fmt.Sprintf("%s:%d", stacks.RedisAlias, stacks.RedisPort)
 		return m, nil
 	}
-	for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(dir, "prometheus-data")} {
+	for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(dir, "prometheus-data"), filepath.Join(dir, "alertmanager-data")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return m, err
 		}
@@ -258,6 +269,7 @@ func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile strin
 	m.RedisAddr = fmt.Sprintf("127.0.0.1:%d", b.Redis.Port)
 	m.Commands["redis"] = []string{"redis-server", files["redis.conf"]}
 	m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
+	m.Commands["alertmanager"] = append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...)
 	m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
 	// What each local replica needs to join this topology (REDIS_PASSWORD: the password file).
 	for _, u := range b.Nginx.Upstreams {
