@@ -10,7 +10,9 @@ import (
 // provider always reports; RepoDigest is empty for an image that exists only locally.
 
 // Common container settings: every container restarts unless stopped, is health-checked, and
-// `pulumi up` waits for it to be healthy.
+// `pulumi up` waits for it to be healthy. Every container sets MemorySwap equal to Memory (no swap):
+// with Memory alone Docker reports swap back as twice the memory, and every refresh shows a
+// memorySwap diff.
 const (
 	restartPolicy = "unless-stopped"
 	waitTimeout   = 180

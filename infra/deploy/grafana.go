@@ -79,9 +79,10 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		Restart:    pulumi.String(restartPolicy),
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:    pulumi.Int(cfg.Grafana.MemoryMB),
-		Labels:    labels(cfg, "grafana"),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
+		Memory:     pulumi.Int(cfg.Grafana.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Grafana.MemoryMB),
+		Labels:     labels(cfg, "grafana"),
+		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
 	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err

@@ -77,9 +77,10 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 		Restart: pulumi.String(restartPolicy),
 		// SIGQUIT is nginx's graceful shutdown: finish in-flight requests, then exit.
 		StopSignal: pulumi.String("SIGQUIT"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:    pulumi.Int(cfg.Nginx.MemoryMB),
-		Labels:    labels(cfg, "nginx"),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
+		Memory:     pulumi.Int(cfg.Nginx.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Nginx.MemoryMB),
+		Labels:     labels(cfg, "nginx"),
+		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
 	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.Replicas))
 	if err != nil {
 		return nil, err

@@ -105,6 +105,9 @@ type Res struct {
 	Inputs     resource.PropertyMap
 	// Resource options as registered (from the register RPC).
 	DeleteBeforeReplace, Protect bool
+	// DeleteBeforeReplaceDefined: the option was set explicitly (true or false). The docker provider
+	// defaults containers to delete-first, so only an explicit false gives create-first.
+	DeleteBeforeReplaceDefined bool
 }
 
 func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -112,6 +115,7 @@ func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r := Res{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.DeleteBeforeReplace, r.Protect = rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
+		r.DeleteBeforeReplaceDefined = rpc.GetDeleteBeforeReplaceDefined()
 	}
 	c.Resources = append(c.Resources, r)
 	c.mu.Unlock()
@@ -307,6 +311,10 @@ func TestCommittedStacks(t *testing.T) {
 				}
 				if str(r.Inputs, "memory") == "" {
 					t.Errorf("%s: no memory limit", r.Name)
+				}
+				// Docker reports an unset swap limit back as 2 × memory: refresh would show a diff.
+				if str(r.Inputs, "memorySwap") != str(r.Inputs, "memory") {
+					t.Errorf("%s: memorySwap %q, want = memory %q (idempotent refresh)", r.Name, str(r.Inputs, "memorySwap"), str(r.Inputs, "memory"))
 				}
 				if !strings.Contains(str(r.Inputs, "image"), "sha256:") {
 					t.Errorf("%s: image %q is not pinned by digest", r.Name, str(r.Inputs, "image"))

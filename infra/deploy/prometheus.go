@@ -75,9 +75,10 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		Restart:    pulumi.String(restartPolicy),
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(60), DestroyGraceSeconds: pulumi.Int(60),
-		Memory:    pulumi.Int(cfg.Prometheus.MemoryMB),
-		Labels:    labels(cfg, "prometheus"),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
+		Memory:     pulumi.Int(cfg.Prometheus.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Prometheus.MemoryMB),
+		Labels:     labels(cfg, "prometheus"),
+		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
 	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err

@@ -68,7 +68,8 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		Restart:    pulumi.String(restartPolicy),
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory: pulumi.Int(cfg.Redis.MemoryMB),
+		Memory:     pulumi.Int(cfg.Redis.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Redis.MemoryMB),
 		// The settings inside the (secret) redis.conf, visible for the promotion diff.
 		Labels: labels(cfg, "redis", "isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB),
 			"isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync),

@@ -40,9 +40,10 @@ type Service struct {
 
 // NewService declares the image and the replicas.
 //
-// Zero-downtime updates: a replica has no fixed container name, so when its image digest changes the
-// provider creates the new container first (auto-named <slot>-<hex>), waits until its healthcheck
-// passes, and only then deletes the old one, which drains for StopTimeout seconds after SIGTERM.
+// Zero-downtime updates: a replica has no fixed container name and (without host ports) an explicit
+// DeleteBeforeReplace(false), so when its image digest changes the new container is created first
+// (auto-named <slot>-<hex>), its healthcheck must pass, and only then is the old one deleted, which
+// drains for StopTimeout seconds after SIGTERM.
 // Both carry the slot's network alias (isl-N) meanwhile; nginx follows the alias (nginx-watch.sh).
 func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
 	comp := &Service{}
@@ -148,7 +149,7 @@ func replicaArgs(cfg stacks.Config, slot string, i int, image pulumi.StringInput
 		ports = debugPort(s.Port, s.HostPortBase+i)
 	}
 	ca := &docker.ContainerArgs{
-		// No Name: auto-named <slot>-<hex>, which is what makes replacement create-before-delete.
+		// No Name: auto-named <slot>-<hex>, so the successor can exist next to its predecessor.
 		Image: image,
 		Envs:  env,
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
@@ -165,6 +166,7 @@ func replicaArgs(cfg stacks.Config, slot string, i int, image pulumi.StringInput
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(s.StopTimeoutSeconds),
 		DestroyGraceSeconds: pulumi.Int(s.StopTimeoutSeconds),
 		Memory:              pulumi.Int(s.MemoryMB),
+		MemorySwap:          pulumi.Int(s.MemoryMB),
 		Labels:              labels(cfg, "replica", "isl.slot", slot),
 		LogDriver:           pulumi.String("json-file"), LogOpts: logOpts(),
 	}
@@ -175,13 +177,17 @@ func replicaArgs(cfg stacks.Config, slot string, i int, image pulumi.StringInput
 }
 
 // replicaOptions are a replica's resource options, which decide its replacement order.
+//
+// The pulumi-docker provider marks docker_container delete-before-replace in its own schema, so
+// leaving the option unset does NOT give Pulumi's create-first default: both old replicas would be
+// killed before their successors exist. Only an explicit DeleteBeforeReplace(false) makes the
+// engine create the successor first, wait for its healthcheck (Wait), then delete the old one.
 func replicaOptions(hostPorts bool, parent pulumi.Resource) []pulumi.ResourceOption {
-	ropts := []pulumi.ResourceOption{pulumi.Parent(parent)}
 	if hostPorts {
 		// A published host port (dev only) is held by the old container until it is deleted, so a
 		// create-first replacement fails with "port is already allocated": replace delete-first
 		// (dev accepts the short gap; staging and pilot publish no replica ports).
-		ropts = append(ropts, pulumi.DeleteBeforeReplace(true))
+		return []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(true)}
 	}
-	return ropts
+	return []pulumi.ResourceOption{pulumi.Parent(parent), pulumi.DeleteBeforeReplace(false)}
 }
