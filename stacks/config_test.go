@@ -84,13 +84,13 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("pilot without secrets and TLS files passed deploy validation")
 	}
-	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable"} {
+	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, SecretPrometheusPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("deploy validation error lacks %q:\n%v", want, err)
 		}
 	}
-	if w := cfg.Warnings(); len(w) != 6 {
-		t.Errorf("warnings = %d, want 6: %v", len(w), w)
+	if w := cfg.Warnings(); len(w) != 7 {
+		t.Errorf("warnings = %d, want 7: %v", len(w), w)
 	}
 	// With secrets and readable files, it passes.
 	dir := t.TempDir()

@@ -110,6 +110,8 @@ var settings = []setting{
 	{"isl:imageRepository", all("isl"), strInto(func(c *Config) *string { return &c.Service.Repository }, regexp.MustCompile(`^([a-z0-9][a-z0-9._/:-]*)?$`), "a repository name"), "repository of the built image"},
 	{"isl:imageRegistry", all(""), strInto(func(c *Config) *string { return &c.Service.Registry }, anyRe, "a registry host"), "registry to push the built image to (empty = local only)"},
 	{"isl:imageRegistryUsername", all(""), strInto(func(c *Config) *string { return &c.Service.RegistryUsername }, anyRe, "a user name"), "registry user"},
+	{"isl:buildImage", all("golang:1.26-bookworm"), strInto(func(c *Config) *string { return &c.Service.BuildImage }, imageRe, "an image reference"), "BUILD_IMAGE: base of the Go build stage (must provide go)"},
+	{"isl:runtimeImage", all("gcr.io/distroless/static-debian12:nonroot"), strInto(func(c *Config) *string { return &c.Service.RuntimeImage }, imageRe, "an image reference"), "RUNTIME_IMAGE: base of the service image (needs user nonroot, uid 65532)"},
 	{"isl:dockerfile", all("service/Dockerfile"), strInto(func(c *Config) *string { return &c.Service.Dockerfile }, regexp.MustCompile(`^[A-Za-z0-9._/-]+$`), "a relative path"), "Dockerfile, relative to the repo root"},
 	{"isl:platform", all("linux/amd64"), strInto(func(c *Config) *string { return &c.Service.Platform }, regexp.MustCompile(`^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$`), "os/arch"), "image platform"},
 
@@ -131,9 +133,9 @@ var settings = []setting{
 		cidrs, err := parseCIDRs(v)
 		c.Nginx.AdminAllow = cidrs
 		return err
-	}, "clients allowed to /metrics and /prometheus/ through nginx"},
+	}, "clients allowed to /prometheus/ through nginx (in addition to its basic auth; /metrics is never proxied)"},
 	{"isl:clientMaxBodySize", all("1m"), strInto(func(c *Config) *string { return &c.Nginx.ClientMaxBodySize }, bodyRe, "an nginx size like 1m"), "largest request body"},
-	{"isl:proxyConnectTimeout", all("5s"), strInto(func(c *Config) *string { return &c.Nginx.ProxyConnectTimeout }, durationRe, "a duration like 5s"), "connect timeout to a replica (short: fail over fast)"},
+	{"isl:proxyConnectTimeout", all("1s"), strInto(func(c *Config) *string { return &c.Nginx.ProxyConnectTimeout }, durationRe, "a duration like 5s"), "connect timeout to a replica: a dead replica's address costs a request at most this before nginx retries the next (measured: README)"},
 	{"isl:proxyReadTimeout", all("60s"), strInto(func(c *Config) *string { return &c.Nginx.ProxyReadTimeout }, durationRe, "a duration like 60s"), "read/send timeout to a replica"},
 	{"isl:nginxMemory", all("128Mi"), memInto(func(c *Config) *int { return &c.Nginx.MemoryMB }), "nginx container memory limit"},
 
@@ -143,7 +145,7 @@ var settings = []setting{
 	{"isl:prometheusMemory", per("256Mi", "512Mi", "1Gi"), memInto(func(c *Config) *int { return &c.Prometheus.MemoryMB }), "Prometheus container memory limit"},
 	{"isl:prometheusHostPort", per("9090", "0", "0"), intInto(func(c *Config) *int { return &c.Prometheus.HostPort }), "dev only: publish Prometheus"},
 
-	{"isl:grafanaImage", all("grafana/grafana-oss:11.2.2"), strInto(func(c *Config) *string { return &c.Grafana.Image }, imageRe, "an image reference"), "Grafana image"},
+	{"isl:grafanaImage", all("grafana/grafana-oss:11.2.2"), strInto(func(c *Config) *string { return &c.Grafana.Image }, regexp.MustCompile(`^([a-z0-9][a-z0-9._/:@-]*)?$`), "an image reference, or empty"), "Grafana image (empty = no Grafana)"},
 	{"isl:grafanaMemory", all("256Mi"), memInto(func(c *Config) *int { return &c.Grafana.MemoryMB }), "Grafana container memory limit"},
 	{"isl:grafanaHostPort", per("3000", "0", "0"), intInto(func(c *Config) *int { return &c.Grafana.HostPort }), "dev only: publish Grafana"},
 

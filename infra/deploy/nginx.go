@@ -14,12 +14,14 @@ const TypeNginx = "isl:deploy:Nginx"
 
 // NginxArgs configures the public entry.
 type NginxArgs struct {
-	Config   stacks.Config
-	Bundle   stacks.Bundle
-	Network  pulumi.StringInput
-	TLSCert  pulumi.StringInput // PEM content
-	TLSKey   pulumi.StringInput // PEM content, secret
-	Replicas []pulumi.Resource  // nginx starts after them: its upstream names must resolve
+	Config  stacks.Config
+	Bundle  stacks.Bundle
+	Network pulumi.StringInput
+	TLSCert pulumi.StringInput // PEM content
+	TLSKey  pulumi.StringInput // PEM content, secret
+	// PrometheusPassword guards /prometheus/ (basic auth); used only when the bundle routes it.
+	PrometheusPassword pulumi.StringOutput // secret
+	Replicas           []pulumi.Resource   // nginx starts after them: its upstream names must resolve
 }
 
 // Nginx is the only container with published host ports (outside dev).
@@ -53,6 +55,13 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 	uploads := docker.ContainerUploadArray{
 		upload(stacks.NginxConfPath, pulumi.String(string(conf)), false),
 		upload(stacks.NginxWatchPath, pulumi.String(string(watch)), true),
+	}
+	if args.Bundle.Nginx.PrometheusAuthFile != "" {
+		htpasswd := args.PrometheusPassword.ApplyT(func(pw string) (string, error) {
+			b, err := stacks.RenderHtpasswd(stacks.PrometheusAdminUser, pw)
+			return string(b), err
+		}).(pulumi.StringOutput)
+		uploads = append(uploads, upload(args.Bundle.Nginx.PrometheusAuthFile, pulumi.ToSecret(htpasswd).(pulumi.StringOutput), false))
 	}
 	ports := hostPort(80, cfg.Nginx.HTTPPort)
 	if cfg.Nginx.TLS {

@@ -59,10 +59,11 @@ func selfSigned(t *testing.T) (string, string) {
 }
 
 var testSecrets = map[string]string{
-	stacks.SecretRedisPassword:   "redis-Pa55word-xyz",
-	stacks.SecretSecretKey:       "secret-key-0123456789abcdef",
-	stacks.SecretAPIKeys:         "key-one,key-two",
-	stacks.SecretGrafanaPassword: "grafana-Pa55word",
+	stacks.SecretRedisPassword:      "redis-Pa55word-xyz",
+	stacks.SecretSecretKey:          "secret-key-0123456789abcdef",
+	stacks.SecretAPIKeys:            "key-one,key-two",
+	stacks.SecretGrafanaPassword:    "grafana-Pa55word",
+	stacks.SecretPrometheusPassword: "prometheus-Pa55word-0123",
 }
 
 // stackConfig returns the committed stack file's config plus secrets (and, for TLS, a real cert).
@@ -390,9 +391,21 @@ func TestCommittedStacks(t *testing.T) {
 			if got := stacks.UpstreamServers([]byte(conf)); !reflect.DeepEqual(got, wantUp) {
 				t.Errorf("nginx upstream %v, want %v", got, wantUp)
 			}
-			b, _ := stacks.Build(cfg, stacks.Placement{})
+			withSecrets := cfg
+			withSecrets.Secrets = map[string]bool{}
+			for k := range testSecrets {
+				withSecrets.Secrets[k] = true
+			}
+			b, _ := stacks.Build(withSecrets, stacks.Placement{})
 			if rendered, _ := stacks.RenderNginx(b.Nginx); string(rendered) != conf {
 				t.Error("uploaded nginx.conf differs from stacks.RenderNginx (two sources of truth)")
+			}
+			// /prometheus/ behind basic auth: the htpasswd is uploaded as a secret and holds the
+			// secret's hash; /metrics is never proxied.
+			hp, ok := nu[stacks.NginxHtpasswdPath]
+			wantHp, _ := stacks.RenderHtpasswd(stacks.PrometheusAdminUser, testSecrets[stacks.SecretPrometheusPassword])
+			if !ok || !hp.Secret || hp.Content != string(wantHp) || !strings.Contains(conf, "auth_basic_user_file "+stacks.NginxHtpasswdPath) {
+				t.Errorf("prometheus basic auth: htpasswd uploaded %v secret %v", ok, hp.Secret)
 			}
 			wantPorts := []string{fmt.Sprint(cfg.Nginx.HTTPPort)}
 			if cfg.Nginx.TLS {

@@ -101,6 +101,10 @@ func serviceImage(ctx *pulumi.Context, name string, args ServiceArgs, parent pul
 			Dockerfile:     pulumi.String(joinRel(args.Context, s.Dockerfile)),
 			Platform:       pulumi.String(s.Platform),
 			BuilderVersion: docker.BuilderVersionBuilderBuildKit,
+			Args: pulumi.StringMap{
+				"BUILD_IMAGE":   pulumi.String(s.BuildImage),
+				"RUNTIME_IMAGE": pulumi.String(s.RuntimeImage),
+			},
 		},
 		SkipPush: pulumi.Bool(s.Registry == ""),
 	}

@@ -28,7 +28,9 @@ func (s *server) routes() http.Handler {
 		s.fail(w, req, &isl.Error{Code: "method_not_allowed", Message: "Method Not Allowed"})
 	})
 
+	// HEAD too: load balancers and uptime checkers probe with it (net/http drops the body).
 	r.Get("/health", s.handleHealth())
+	r.Head("/health", s.handleHealth())
 	if s.cfg.EnableMonitoring {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	}
