@@ -160,7 +160,7 @@ func TestNginxConfig(t *testing.T) {
 				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")
 			}
 			if tier == Pilot {
-				mustContain(t, text, "listen 443 ssl;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
+				mustContain(t, text, "listen 443 ssl http2;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
 					"ssl_certificate "+NginxCertPath+";")
 			} else if strings.Contains(text, "Strict-Transport-Security") || strings.Contains(text, "ssl") {
 				t.Error("HSTS/TLS on a plain-HTTP stack")
