@@ -7,7 +7,7 @@ BIN   := bin
 IMAGE ?= isl:dev
 PORT  ?= 8000
 
-.PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
+.PHONY: run build test test-short bench lint fmt vet docker-build images-offline diff fuzz \
         pilot-local pilot-local-down bench-load integration clean
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
@@ -19,13 +19,14 @@ build:
 	mkdir -p $(BIN)
 	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/isl ./cmd/isl
 
-## test: every module's tests, including real redis-server/nginx/promtool checks and the
-## Dockerfile build-stage replay (set CI=true to turn missing binaries into failures)
+## test: every module's tests, including real redis-server/nginx/promtool checks and, when a Docker
+## engine answers, the dev and pilot stacks run on it (set CI=true to turn a missing binary or
+## engine into a failure)
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-## test-short: the quick subset (skips the Dockerfile replay and the pilot end-to-end run)
+## test-short: the quick subset (skips the stacks on the engine and the pilot end-to-end run)
 test-short:
 	$(GO) test -count=1 -short $(PKGS)
 
@@ -51,13 +52,19 @@ vet:
 fmt:
 	gofmt -w $(MODULES)
 
-## docker-build: the service image (needs a Docker engine; context is the repo root)
+## docker-build: the service image (needs a Docker engine; context is the repo root). Without a
+## registry: make images-offline, then BUILD_IMAGE=isl-offline/golang:1.26-bookworm
+## RUNTIME_IMAGE=isl-offline/static-debian12:nonroot
+BUILD_IMAGE   ?=
+RUNTIME_IMAGE ?=
 docker-build:
-	docker build -f service/Dockerfile -t $(IMAGE) .
+	docker build -f service/Dockerfile -t $(IMAGE) $(if $(BUILD_IMAGE),--build-arg BUILD_IMAGE=$(BUILD_IMAGE)) \
+	  $(if $(RUNTIME_IMAGE),--build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE)) .
 
-## docker-check: replay the image's build stage without Docker (what CI can check)
-docker-check:
-	cd service && $(GO) test -count=1 -run TestDockerfileBuildStage ./cmd/isl
+## images-offline: every image the stacks name, built on the local engine with no registry
+## (debootstrap + Debian packages; cached by tag: seconds when nothing changed)
+images-offline:
+	$(GO) run ./infra/cmd/images-offline
 
 ## diff: effective configuration and declared resources of two stacks, e.g. make diff FROM=staging TO=pilot
 FROM ?= staging

