@@ -126,7 +126,7 @@ func testReplicaFailure(t *testing.T, p *pilot) {
 // testRollingRestart restarts each replica in turn, gracefully, under load. nginx marks a replica
 // that refused connections as failed for fail_timeout (30 s, max_fails=3): the next replica may go
 // only once nginx routes to the restarted one again, or nginx would run out of live upstreams.
-// That wait is the operator's procedure too (OPERATING.md).
+// That wait is the operator's procedure too (README, "Rolling restart procedure").
 func testRollingRestart(t *testing.T, p *pilot) {
 	rep := underLoad(t, p, func() {
 		for _, r := range p.replicas() {
