@@ -18,7 +18,7 @@ LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
               -X github.com/olumi/isl/service/isl.Commit=$(COMMIT) \
               -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
 
-.PHONY: help run build test test-short bench lint fmt vet docker-build docker-check diff promote fuzz \
+.PHONY: help run build test test-short bench lint fmt vet docker-build images-offline diff promote fuzz \
         pilot-local pilot-local-down bench-load integration clean dashboards
 
 # Test output goes through testreport: go test's usual lines, then what was skipped and why.
@@ -35,13 +35,13 @@ build:
 	cd service && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(abspath $(BIN))/isl ./cmd/isl
 
 ## test: go vet and every module's tests, including real redis-server/nginx/promtool checks, the
-## Dockerfile build-stage replay and the pilot end-to-end run (about 20 min cold, a few warm);
-## ends with what was skipped and why (set CI=true to turn missing binaries into failures)
+## dev, staging and pilot stacks run on the Docker engine and the pilot end-to-end run;
+## ends with what was skipped and why (set CI=true to turn a missing binary or engine into a failure)
 test:
 	$(GO) vet $(PKGS)
 	set -o pipefail; $(GO) test -json -count=1 -timeout 20m $(PKGS) | $(TESTREPORT)
 
-## test-short: the quick subset for the edit loop (no Dockerfile replay, no pilot end-to-end run)
+## test-short: the quick subset for the edit loop (no stacks on the engine, no pilot end-to-end run)
 test-short:
 	set -o pipefail; $(GO) test -json -count=1 -short $(PKGS) | $(TESTREPORT)
 
@@ -69,14 +69,20 @@ vet:
 fmt:
 	gofmt -w $(MODULES)
 
-## docker-build: the service image (needs a Docker engine; context is the repo root)
+## docker-build: the service image (needs a Docker engine; context is the repo root). Without a
+## registry: make images-offline, then BUILD_IMAGE=isl-offline/golang:1.26-bookworm
+## RUNTIME_IMAGE=isl-offline/static-debian12:nonroot
+BUILD_IMAGE   ?=
+RUNTIME_IMAGE ?=
 docker-build:
 	docker build -f service/Dockerfile --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) \
-	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE) .
+	  --build-arg BUILD_DATE=$(BUILD_DATE) $(if $(BUILD_IMAGE),--build-arg BUILD_IMAGE=$(BUILD_IMAGE)) \
+	  $(if $(RUNTIME_IMAGE),--build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE)) -t $(IMAGE) .
 
-## docker-check: replay the image's build stage without Docker (what CI can check)
-docker-check:
-	cd service && $(GO) test -count=1 -run TestDockerfileBuildStage ./cmd/isl
+## images-offline: every image the stacks name, built on the local engine with no registry
+## (debootstrap + Debian packages; cached by tag: seconds when nothing changed)
+images-offline:
+	$(GO) run ./infra/cmd/images-offline
 
 ## diff: what differs between two stacks (settings, rendered files, resources), e.g.
 ## make diff FROM=staging TO=pilot ARGS="--all --strict --json". make fails only when a stack is invalid;

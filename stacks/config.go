@@ -34,16 +34,18 @@ var Tiers = []Tier{Dev, Staging, Pilot}
 // Secret config keys. They are never committed; `pulumi config set --secret isl:<key> …` stores them
 // encrypted in Pulumi.<stack>.yaml.
 const (
-	SecretRedisPassword    = "isl:redisPassword"
-	SecretSecretKey        = "isl:secretKey"
-	SecretAPIKeys          = "isl:apiKeys"
-	SecretGrafanaPassword  = "isl:grafanaAdminPassword"
-	SecretRegistryPassword = "isl:imageRegistryPassword"
+	SecretRedisPassword   = "isl:redisPassword"
+	SecretSecretKey       = "isl:secretKey"
+	SecretAPIKeys         = "isl:apiKeys"
+	SecretGrafanaPassword = "isl:grafanaAdminPassword"
+	// SecretPrometheusPassword guards /prometheus/ through nginx (basic auth, user "admin").
+	SecretPrometheusPassword = "isl:prometheusAdminPassword"
+	SecretRegistryPassword   = "isl:imageRegistryPassword"
 )
 
 // RequiredSecrets are the secrets a staging or pilot `pulumi up` refuses to run without (the service
 // itself refuses to start in ENV=production without the first three).
-var RequiredSecrets = []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword}
+var RequiredSecrets = []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, SecretPrometheusPassword}
 
 // Config is the effective, typed configuration of one stack.
 type Config struct {
@@ -87,6 +89,8 @@ type ServiceConfig struct {
 	BinaryPath         string // path of the isl binary inside the image (healthcheck)
 
 	Image            string // prebuilt image reference to run instead of building (rollback); empty = build
+	BuildImage       string // BUILD_IMAGE of the Dockerfile: the Go build stage's base
+	RuntimeImage     string // RUNTIME_IMAGE of the Dockerfile: the final image's base
 	Dockerfile       string // relative to the repo root
 	Platform         string
 	Registry         string // registry server to push to; empty = local image only
@@ -113,7 +117,7 @@ type NginxConfig struct {
 	TLS                 bool
 	TLSCertFile         string // on the machine running pulumi; uploaded into the container
 	TLSKeyFile          string
-	AdminAllow          []string // CIDRs allowed to /metrics and /prometheus/
+	AdminAllow          []string // CIDRs allowed to /prometheus/ (besides its basic auth)
 	ClientMaxBodySize   string
 	ProxyConnectTimeout string
 	ProxyReadTimeout    string
@@ -131,7 +135,7 @@ type PrometheusConfig struct {
 
 // GrafanaConfig configures Grafana.
 type GrafanaConfig struct {
-	Image    string
+	Image    string // empty = no Grafana (e.g. a host where its image cannot be obtained)
 	MemoryMB int
 	HostPort int // dev only
 }
@@ -283,7 +287,7 @@ func (c Config) Validate(mode Strictness) error {
 		// A floating reference (no tag, or :latest) would change what runs on the next pull, untested.
 		for key, ref := range map[string]string{"isl:redisImage": c.Redis.Image, "isl:nginxImage": c.Nginx.Image,
 			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image,
-			"isl:alertmanagerImage": c.Alertmanager.Image} {
+			"isl:alertmanagerImage": c.Alertmanager.Image, "isl:buildImage": s.BuildImage, "isl:runtimeImage": s.RuntimeImage} {
 			if ref != "" && !PinnedImage(ref) {
 				bad(key, "pin the image on %s with a version tag or a digest (got %q)", c.Tier, ref)
 			}
@@ -332,6 +336,9 @@ func (c Config) Validate(mode Strictness) error {
 	if mode == Deploy {
 		if c.Tier != Dev {
 			for _, k := range RequiredSecrets {
+				if k == SecretGrafanaPassword && c.Grafana.Image == "" {
+					continue // no Grafana
+				}
 				if !c.Secrets[k] {
 					bad(k, "secret required on %s: pulumi config set --secret %s <value>", c.Tier, k)
 				}

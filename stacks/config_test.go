@@ -79,7 +79,7 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("pilot without secrets and TLS files passed deploy validation")
 	}
-	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable",
+	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, SecretPrometheusPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable",
 		"the pilot needs at least one alert receiver"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("deploy validation error lacks %q:\n%v", want, err)

@@ -44,10 +44,11 @@ type NginxParams struct {
 	ProxyReadTimeout    string
 	NextUpstreamTries   int
 	ClientMaxBodySize   string
-	AdminAllow          []string // CIDRs allowed to /metrics and /prometheus/
+	AdminAllow          []string // CIDRs allowed to /prometheus/ (besides its basic auth)
 	NonIdempotentPaths  []string // exact paths never retried on another replica once sent
 	GrafanaAddr         string   // host:port proxied under /grafana/; empty = no route
 	PrometheusAddr      string   // host:port proxied under /prometheus/; empty = no route
+	PrometheusAuthFile  string   // htpasswd file guarding /prometheus/ (basic auth); empty = none
 }
 
 // WatchParams parametrises the nginx container entry point that reloads nginx when replica aliases
@@ -268,6 +269,11 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 		// proxy_pass through a variable resolves at request time: a name needs a resolver.
 		if h, _, _ := net.SplitHostPort(v); net.ParseIP(h) == nil && p.Resolver == "" {
 			return nil, fmt.Errorf("render nginx.conf: %s address %q is a name but no resolver is set", what, v)
+		}
+	}
+	if p.PrometheusAuthFile != "" {
+		if err := checkToken("prometheus auth file", p.PrometheusAuthFile); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
 	if p.User != "" {

@@ -114,13 +114,32 @@ func TestNginxConfig(t *testing.T) {
 				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
-				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+				"location = /metrics {", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
 				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+			// /metrics is never proxied: its location only answers 404.
+			if m := text[strings.Index(text, "location = /metrics {"):]; strings.Contains(m[:strings.Index(m, "}")], "proxy_pass") {
+				t.Error("/metrics is proxied through the public entry")
+			}
+			// Without its password /prometheus/ has no route; with it, basic auth guards it.
+			if strings.Contains(text, "location /prometheus/") {
+				t.Error("/prometheus/ routed without isl:prometheusAdminPassword")
+			}
+			withAuth := cfg
+			withAuth.Secrets = map[string]bool{SecretPrometheusPassword: true}
+			ba, _ := Build(withAuth, Placement{})
+			authConf, err := RenderNginx(ba.Nginx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, string(authConf), "location /prometheus/ {", "auth_basic_user_file "+NginxHtpasswdPath+";")
+			if strings.Count(text, "proxy_hide_header ") != 3 {
+				t.Error("replica security headers not hidden (each would be sent twice)")
+			}
 			if strings.Contains(text, "location = /api/v1/preferences/update") || strings.Count(text, "proxy_next_upstream ") != 1 {
 				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")
 			}
 			if tier == Pilot {
-				mustContain(t, text, "listen 443 ssl;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
+				mustContain(t, text, "listen 443 ssl http2;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
 					"ssl_certificate "+NginxCertPath+";")
 			} else if strings.Contains(text, "Strict-Transport-Security") || strings.Contains(text, "ssl") {
 				t.Error("HSTS/TLS on a plain-HTTP stack")
@@ -129,7 +148,9 @@ func TestNginxConfig(t *testing.T) {
 		t.Run(string(tier)+"/nginx -t container", func(t *testing.T) {
 			nginx := requireBinary(t, "nginx")
 			dir := t.TempDir()
-			conf, err := RenderNginx(containerNginxForTest(t, cfg, dir))
+			withAuth := cfg
+			withAuth.Secrets = map[string]bool{SecretPrometheusPassword: true}
+			conf, err := RenderNginx(containerNginxForTest(t, withAuth, dir))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,11 +197,15 @@ func mustContain(t *testing.T, text string, needles ...string) {
 
 // TestNginxProxiesAndFailsOver runs nginx on the local render in front of two fake replicas, one
 // of them dead, and checks what the config promises: every request answered (POST included) by
-// failing over, security headers, /metrics denied to non-admin clients, 1 MiB body limit.
+// failing over, security headers (once each), /metrics never proxied, 1 MiB body limit.
 func TestNginxProxiesAndFailsOver(t *testing.T) {
 	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		// The service sets these too (for direct access): nginx must not send them twice.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
 	}))
@@ -226,15 +251,22 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
 				t.Errorf("security headers missing: %v", resp.Header)
 			}
+			for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+				if n := len(resp.Header.Values(h)); n != 1 {
+					t.Errorf("%s sent %d times", h, n)
+				}
+			}
 		}
 	}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
+	mbody, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 {
-		t.Errorf("/metrics from a non-admin client → %d, want 403", resp.StatusCode)
+	// Never proxied, whatever the client address: a JSON 404, not a replica's metrics.
+	if resp.StatusCode != 404 || !strings.Contains(string(mbody), `"error_code":"not_found"`) {
+		t.Errorf("/metrics → %d %s, want the JSON 404", resp.StatusCode, mbody)
 	}
 	resp, err = http.Post(base+"/api/v1/causal/validate", "application/json", bytes.NewReader(make([]byte, 1<<20+1)))
 	if err != nil {

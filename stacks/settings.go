@@ -102,6 +102,8 @@ var settings = []setting{
 	{"isl:imageRepository", strInto(func(c *Config) *string { return &c.Service.Repository }, regexp.MustCompile(`^([a-z0-9][a-z0-9._/:-]*)?$`), "a repository name"), "repository of the built image"},
 	{"isl:imageRegistry", strInto(func(c *Config) *string { return &c.Service.Registry }, anyRe, "a registry host"), "registry to push the built image to (empty = local only)"},
 	{"isl:imageRegistryUsername", strInto(func(c *Config) *string { return &c.Service.RegistryUsername }, anyRe, "a user name"), "registry user"},
+	{"isl:buildImage", strInto(func(c *Config) *string { return &c.Service.BuildImage }, imageRe, "an image reference"), "BUILD_IMAGE: base of the Go build stage (must provide go)"},
+	{"isl:runtimeImage", strInto(func(c *Config) *string { return &c.Service.RuntimeImage }, imageRe, "an image reference"), "RUNTIME_IMAGE: base of the service image (needs user nonroot, uid 65532)"},
 	{"isl:dockerfile", strInto(func(c *Config) *string { return &c.Service.Dockerfile }, regexp.MustCompile(`^[A-Za-z0-9._/-]+$`), "a relative path"), "Dockerfile, relative to the repo root"},
 	{"isl:platform", strInto(func(c *Config) *string { return &c.Service.Platform }, regexp.MustCompile(`^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$`), "os/arch"), "image platform"},
 
@@ -123,9 +125,9 @@ var settings = []setting{
 		cidrs, err := parseCIDRs(v)
 		c.Nginx.AdminAllow = cidrs
 		return err
-	}}, "clients allowed to /metrics and /prometheus/ through nginx"},
+	}}, "clients allowed to /prometheus/ through nginx (in addition to its basic auth; /metrics is never proxied)"},
 	{"isl:clientMaxBodySize", strInto(func(c *Config) *string { return &c.Nginx.ClientMaxBodySize }, bodyRe, "an nginx size like 1m"), "largest request body"},
-	{"isl:proxyConnectTimeout", strInto(func(c *Config) *string { return &c.Nginx.ProxyConnectTimeout }, durationRe, "a duration like 5s"), "connect timeout to a replica (short: fail over fast)"},
+	{"isl:proxyConnectTimeout", strInto(func(c *Config) *string { return &c.Nginx.ProxyConnectTimeout }, durationRe, "a duration like 5s"), "connect timeout to a replica: a dead replica's address costs a request at most this before nginx retries the next (measured: README)"},
 	{"isl:proxyReadTimeout", strInto(func(c *Config) *string { return &c.Nginx.ProxyReadTimeout }, durationRe, "a duration like 60s"), "read/send timeout to a replica"},
 	{"isl:nginxMemory", memInto(func(c *Config) *int { return &c.Nginx.MemoryMB }), "nginx container memory limit"},
 
@@ -135,7 +137,7 @@ var settings = []setting{
 	{"isl:prometheusMemory", memInto(func(c *Config) *int { return &c.Prometheus.MemoryMB }), "Prometheus container memory limit"},
 	{"isl:prometheusHostPort", intInto(func(c *Config) *int { return &c.Prometheus.HostPort }), "dev only: publish Prometheus"},
 
-	{"isl:grafanaImage", strInto(func(c *Config) *string { return &c.Grafana.Image }, imageRe, "an image reference"), "Grafana image"},
+	{"isl:grafanaImage", strInto(func(c *Config) *string { return &c.Grafana.Image }, regexp.MustCompile(`^([a-z0-9][a-z0-9._/:@-]*)?$`), "an image reference, or empty"), "Grafana image (empty = no Grafana)"},
 	{"isl:grafanaMemory", memInto(func(c *Config) *int { return &c.Grafana.MemoryMB }), "Grafana container memory limit"},
 	{"isl:grafanaHostPort", intInto(func(c *Config) *int { return &c.Grafana.HostPort }), "dev only: publish Grafana"},
 

@@ -27,6 +27,8 @@ const (
 	NginxWatchPath      = "/usr/local/bin/isl-nginx-watch.sh"
 	NginxCertPath       = "/etc/nginx/tls/fullchain.pem"
 	NginxKeyPath        = "/etc/nginx/tls/privkey.pem"
+	NginxHtpasswdPath   = "/etc/nginx/htpasswd-prometheus"
+	PrometheusAdminUser = "admin"
 	RedisConfPath       = "/usr/local/etc/redis/redis.conf"
 	RedisDataPath       = "/data"
 	PrometheusConfPath  = "/etc/prometheus/prometheus.yml"
@@ -166,7 +168,15 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog, b.Nginx.TempDir = "/var/run/nginx.pid", "/dev/stderr", "/dev/stdout", "/var/cache/nginx"
 		b.Nginx.Resolver = DockerDNS
 		b.Nginx.StatusListen = "127.0.0.1:" + strconv.Itoa(NginxStatusPort)
-		b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
+		if cfg.Grafana.Image != "" {
+			b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
+		}
+		// /prometheus/ is served only behind basic auth; without its password it has no route.
+		if cfg.Secrets[SecretPrometheusPassword] {
+			b.Nginx.PrometheusAuthFile = NginxHtpasswdPath
+		} else {
+			b.Nginx.PrometheusAddr = ""
+		}
 		b.Watch = WatchParams{Origin: origin, Hosts: slots, IntervalSeconds: 2}
 	}
 
@@ -195,7 +205,6 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--storage.tsdb.retention.time=" + cfg.Prometheus.Retention,
 		"--web.listen-address=" + promListen,
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
-		"--web.enable-lifecycle",
 	}
 	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
 	// The backup schedule is declared with the backup component; without it there are no backup rules.

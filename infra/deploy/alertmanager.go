@@ -83,7 +83,8 @@ func NewAlertmanager(ctx *pulumi.Context, name string, args AlertmanagerArgs, op
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		Restart:    pulumi.String(restartPolicy),
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory: pulumi.Int(cfg.Alertmanager.MemoryMB),
+		Memory:     pulumi.Int(cfg.Alertmanager.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Alertmanager.MemoryMB),
 		// Which receivers exist (not their secrets), visible for the promotion diff.
 		Labels: labels(cfg, "alertmanager", "isl.alerts.webhook", fmt.Sprint(r.Webhook), "isl.alerts.slack", fmt.Sprint(r.Slack),
 			"isl.alerts.email", fmt.Sprint(r.Email), "isl.alerts.pagerduty", fmt.Sprint(r.PagerDuty)),

@@ -170,19 +170,23 @@ func Program(opts Options) pulumi.RunFunc {
 			return err
 		}
 		endpoint := cfg.EndpointURL()
-		grafana, err := NewGrafana(ctx, "grafana", GrafanaArgs{Config: cfg, Bundle: bundle, Network: network.Name,
-			AdminPassword: secret(stacks.SecretGrafanaPassword), RootURL: endpoint + "/grafana/"}, pulumi.DependsOn([]pulumi.Resource{prom}))
-		if err != nil {
-			return err
+		backends := append(replicas, prom)
+		if cfg.Grafana.Image != "" { // no image (e.g. no registry and no Debian package): no Grafana
+			grafana, err := NewGrafana(ctx, "grafana", GrafanaArgs{Config: cfg, Bundle: bundle, Network: network.Name,
+				AdminPassword: secret(stacks.SecretGrafanaPassword), RootURL: endpoint + "/grafana/"}, pulumi.DependsOn([]pulumi.Resource{prom}))
+			if err != nil {
+				return err
+			}
+			backends = append(backends, grafana)
+			ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
 		}
 		_, err = NewNginx(ctx, "nginx", NginxArgs{Config: cfg, Bundle: bundle, Network: network.Name, TLSCert: cert, TLSKey: key,
-			Replicas: append(replicas, prom, grafana)})
+			PrometheusPassword: secret(stacks.SecretPrometheusPassword), Replicas: backends})
 		if err != nil {
 			return err
 		}
 
 		ctx.Export("endpointUrl", pulumi.String(endpoint))
-		ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
 		promURL := endpoint + stacks.PrometheusPrefix + "/"
 		if cfg.Prometheus.HostPort != 0 {
 			promURL = fmt.Sprintf("http://localhost:%d%s/", cfg.Prometheus.HostPort, stacks.PrometheusPrefix)

@@ -49,11 +49,12 @@ func selfSigned(t *testing.T) (string, string) {
 }
 
 var testSecrets = map[string]string{
-	stacks.SecretRedisPassword:   "redis-Pa55word-xyz",
-	stacks.SecretSecretKey:       "secret-key-0123456789abcdef",
-	stacks.SecretAPIKeys:         "key-one,key-two",
-	stacks.SecretGrafanaPassword: "grafana-Pa55word",
-	stacks.SecretAlertWebhookURL: "https://hooks.example.com/isl-alerts?token=t0k3n",
+	stacks.SecretRedisPassword:      "redis-Pa55word-xyz",
+	stacks.SecretSecretKey:          "secret-key-0123456789abcdef",
+	stacks.SecretAPIKeys:            "key-one,key-two",
+	stacks.SecretGrafanaPassword:    "grafana-Pa55word",
+	stacks.SecretPrometheusPassword: "prometheus-Pa55word-0123",
+	stacks.SecretAlertWebhookURL:    "https://hooks.example.com/isl-alerts?token=t0k3n",
 }
 
 // stackConfig returns the committed stack file's config plus secrets (and, for TLS, a real cert).
@@ -96,6 +97,9 @@ type Res struct {
 	Inputs     resource.PropertyMap
 	// Resource options as registered (from the register RPC).
 	DeleteBeforeReplace, Protect bool
+	// DeleteBeforeReplaceDefined: the option was set explicitly (true or false). The docker provider
+	// defaults containers to delete-first, so only an explicit false gives create-first.
+	DeleteBeforeReplaceDefined bool
 }
 
 func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -103,6 +107,7 @@ func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r := Res{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.DeleteBeforeReplace, r.Protect = rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
+		r.DeleteBeforeReplaceDefined = rpc.GetDeleteBeforeReplaceDefined()
 	}
 	c.Resources = append(c.Resources, r)
 	c.mu.Unlock()
@@ -299,6 +304,10 @@ func TestCommittedStacks(t *testing.T) {
 				if str(r.Inputs, "memory") == "" {
 					t.Errorf("%s: no memory limit", r.Name)
 				}
+				// Docker reports an unset swap limit back as 2 × memory: refresh would show a diff.
+				if str(r.Inputs, "memorySwap") != str(r.Inputs, "memory") {
+					t.Errorf("%s: memorySwap %q, want = memory %q (idempotent refresh)", r.Name, str(r.Inputs, "memorySwap"), str(r.Inputs, "memory"))
+				}
 				if !strings.Contains(str(r.Inputs, "image"), "sha256:") {
 					t.Errorf("%s: image %q is not pinned by digest", r.Name, str(r.Inputs, "image"))
 				}
@@ -373,9 +382,21 @@ func TestCommittedStacks(t *testing.T) {
 			if got := stacks.UpstreamServers([]byte(conf)); !reflect.DeepEqual(got, wantUp) {
 				t.Errorf("nginx upstream %v, want %v", got, wantUp)
 			}
-			b, _ := stacks.Build(cfg, stacks.Placement{})
+			withSecrets := cfg
+			withSecrets.Secrets = map[string]bool{}
+			for k := range testSecrets {
+				withSecrets.Secrets[k] = true
+			}
+			b, _ := stacks.Build(withSecrets, stacks.Placement{})
 			if rendered, _ := stacks.RenderNginx(b.Nginx); string(rendered) != conf {
 				t.Error("uploaded nginx.conf differs from stacks.RenderNginx (two sources of truth)")
+			}
+			// /prometheus/ behind basic auth: the htpasswd is uploaded as a secret and holds the
+			// secret's hash; /metrics is never proxied.
+			hp, ok := nu[stacks.NginxHtpasswdPath]
+			wantHp, _ := stacks.RenderHtpasswd(stacks.PrometheusAdminUser, testSecrets[stacks.SecretPrometheusPassword])
+			if !ok || !hp.Secret || hp.Content != string(wantHp) || !strings.Contains(conf, "auth_basic_user_file "+stacks.NginxHtpasswdPath) {
+				t.Errorf("prometheus basic auth: htpasswd uploaded %v secret %v", ok, hp.Secret)
 			}
 			wantPorts := []string{fmt.Sprint(cfg.Nginx.HTTPPort)}
 			if cfg.Nginx.TLS {

@@ -90,6 +90,10 @@ func TestReplacementStrategyAndProtection(t *testing.T) {
 					if tier != stacks.Dev && r.DeleteBeforeReplace {
 						t.Errorf("%s on %s is replaced delete-first: the update would take it down", r.Name, tier)
 					}
+					// Unset is not create-first: the provider's schema makes containers delete-first.
+					if !published && !r.DeleteBeforeReplaceDefined {
+						t.Errorf("%s: DeleteBeforeReplace(false) not set explicitly: the provider's delete-first default applies", r.Name)
+					}
 				default: // redis, nginx, prometheus, alertmanager, grafana: fixed names and volumes/host ports
 					want = true
 				}

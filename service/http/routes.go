@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/olumi/isl/service/isl"
@@ -18,6 +19,9 @@ var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.middleware(r)...)
+	// HEAD answers like GET on every GET route (uptime checkers probe /health with it; net/http drops
+	// the body), without documenting a second operation per route.
+	r.Use(middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &isl.Error{Code: isl.ENotFound, Message: "Not Found"})
 	})

@@ -26,6 +26,14 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// HEAD /health answers like GET (probes use HEAD), not 405.
+func TestHealthHead(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	if r := s.do(http.MethodHead, "/health", nil); r.Status != 200 {
+		t.Fatalf("HEAD /health: %d %s", r.Status, r.Raw)
+	}
+}
+
 func TestRoutingErrors(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	t.Run("unknown path", func(t *testing.T) {
