@@ -22,8 +22,8 @@ const (
 	// base run plus the re-run pool stay under ~100 MB). The default 10 000 samples admit the
 	// full 200 + 200 variables; a larger MAX_MONTE_CARLO_ITERATIONS admits proportionally fewer.
 	MaxSampleCells = 4_000_000
-	maxNodes         = 1024
-	maxDepth         = 256
+	maxNodes       = 1024
+	maxDepth       = 256
 )
 
 type opcode uint8

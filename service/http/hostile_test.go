@@ -88,7 +88,7 @@ func hostileBodies() map[string]struct {
 		maxBytes   int
 	}{
 		"17 900 distributions": {cfPath, `{"model":{"variables":[],"equations":{"Y":"x0"},"distributions":{` + dists.String() + `}},"intervention":{},"outcome":"Y"}`, 422, 4 << 10},
-		"70 000 object keys":  {cfPath, `{"model":{"variables":[],"equations":{},"distributions":{}},"intervention":{` + keys.String() + `},"outcome":"Y","context":"x"}`, 422, 4 << 10},
+		"70 000 object keys":   {cfPath, `{"model":{"variables":[],"equations":{},"distributions":{}},"intervention":{` + keys.String() + `},"outcome":"Y","context":"x"}`, 422, 4 << 10},
 		"40 000 violations":    {cfPath, `{"model":{"variables":[],"equations":{"Y":"1"},"distributions":{}},"intervention":{` + badWeights.String() + `},"outcome":"Y"}`, 422, 32 << 10},
 	}
 }
