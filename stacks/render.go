@@ -33,6 +33,16 @@ type NginxParams struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 
+	MetricsListen string // stub_status listener for the exporter, e.g. 0.0.0.0:8082; empty = none
+	RedirectHost  string // host of the HTTP→HTTPS redirect (the configured public host; TLS only)
+
+	WorkerConnections   int    // per worker (sized to the container's memory)
+	WorkerRlimitNofile  int    // per worker: 2 × WorkerConnections + listeners and logs
+	ClientHeaderTimeout string // whole request header
+	ClientBodyTimeout   string // between two reads of the body
+	SendTimeout         string // between two writes of the response
+	ConnPerClient       int    // concurrent requests per client address (limit_conn)
+
 	Upstreams           []string // replica addresses host:port, one server line each
 	MaxFails            int
 	FailTimeout         string
@@ -43,9 +53,38 @@ type NginxParams struct {
 	NextUpstreamTries   int
 	ClientMaxBodySize   string
 	AdminAllow          []string // CIDRs allowed to /metrics and /prometheus/
-	NonIdempotentPaths  []string // exact paths never retried on another replica once sent
 	GrafanaAddr         string   // host:port proxied under /grafana/; empty = no route
 	PrometheusAddr      string   // host:port proxied under /prometheus/; empty = no route
+}
+
+// ErrorPage is one JSON error envelope nginx answers itself (a named location).
+type ErrorPage struct {
+	Name      string // /_isl/error/413 (an internal location)
+	Status    int
+	Code      string
+	Message   string
+	Action    string
+	Retryable bool
+	Detail    bool // 404/405 carry FastAPI's "detail" like the service's own
+}
+
+// ErrorPages are the envelopes of every error nginx produces itself, with the service's codes and
+// suggested actions (service/http/errors.go), so that a client parses one error shape whichever
+// component answered.
+func (p NginxParams) ErrorPages() []ErrorPage {
+	return []ErrorPage{
+		{"/_isl/error/400", 400, "validation_error", "Malformed HTTP request", "fix_input", false, false},
+		{"/_isl/error/403", 403, "forbidden", "Access denied from this network", "check_credentials", false, false},
+		{"/_isl/error/404", 404, "not_found", "Not Found", "fix_input", false, true},
+		{"/_isl/error/405", 405, "method_not_allowed", "Method Not Allowed", "fix_input", false, true},
+		{"/_isl/error/408", 408, "timeout", "The request was not received in time", "retry_later", true, false},
+		{"/_isl/error/413", 413, "payload_too_large", "Request body exceeds " + p.ClientMaxBodySize + " bytes", "fix_input", false, false},
+		{"/_isl/error/414", 414, "validation_error", "Request URI or headers too long", "fix_input", false, false},
+		{"/_isl/error/429", 429, "rate_limited", "Too many concurrent connections from this client; retry later", "retry_later", true, false},
+		{"/_isl/error/500", 500, "computation_error", "The entry point failed. Check logs for details.", "report_issue", false, false},
+		{"/_isl/error/502", 502, "service_unavailable", "No replica could answer; retry shortly", "retry_later", true, false},
+		{"/_isl/error/504", 504, "timeout", "No replica answered in time; retry shortly", "retry_later", true, false},
+	}
 }
 
 // WatchParams parametrises the nginx container entry point that reloads nginx when replica aliases
@@ -178,17 +217,33 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 	if p.MaxFails < 1 || p.NextUpstreamTries < 1 {
 		return nil, fmt.Errorf("render nginx.conf: max_fails and proxy_next_upstream_tries must be ≥ 1")
 	}
+	if p.WorkerConnections < 64 || p.WorkerRlimitNofile < 2*p.WorkerConnections || p.ConnPerClient < 1 {
+		return nil, fmt.Errorf("render nginx.conf: worker_connections (≥ 64, rlimit ≥ twice it) and the per-client connection limit must be set")
+	}
+	for what, v := range map[string]string{"client header timeout": p.ClientHeaderTimeout, "client body timeout": p.ClientBodyTimeout, "send timeout": p.SendTimeout} {
+		if !durationNg.MatchString(v) {
+			return nil, fmt.Errorf("render nginx.conf: %s: bad duration %q", what, v)
+		}
+	}
+	if p.MetricsListen != "" {
+		if err := checkHostPort("metrics listen", p.MetricsListen); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
+		}
+	}
 	if p.TLS {
 		for what, v := range map[string]string{"https listen": p.HTTPSListen, "certificate": p.TLSCertFile, "key": p.TLSKeyFile} {
 			if err := checkToken(what, v); err != nil {
 				return nil, fmt.Errorf("render nginx.conf: %w", err)
 			}
 		}
+		if err := checkToken("redirect host", p.RedirectHost); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
+		}
 		if p.HTTPSPort < 1 || p.HTTPSPort > 65535 {
 			return nil, fmt.Errorf("render nginx.conf: bad public HTTPS port %d", p.HTTPSPort)
 		}
 	}
-	for _, v := range append(append([]string{}, p.AdminAllow...), p.NonIdempotentPaths...) {
+	for _, v := range p.AdminAllow {
 		if err := checkToken("allow/path", v); err != nil {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
