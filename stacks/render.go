@@ -2,6 +2,9 @@ package stacks
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"regexp"
@@ -288,7 +291,22 @@ func RenderNginxWatch(p WatchParams) ([]byte, error) {
 
 var passwordRe = regexp.MustCompile(`^[\x21-\x7e]+$`)
 
-// RenderRedis renders redis.conf. The result contains the password: treat it as a secret.
+// ServicePassword is the password of the restricted "isl" Redis user, derived from the stack's
+// Redis (admin) password so that no second secret has to be stored, and one-way: the service's
+// credentials do not reveal the admin's.
+func (p RedisParams) ServicePassword() string { return RedisServicePassword(p.Password) }
+
+// RedisServiceUser is the ACL user the service connects as (REDIS_USERNAME).
+const RedisServiceUser = "isl"
+
+// RedisServicePassword derives the "isl" user's password from the admin password.
+func RedisServicePassword(adminPassword string) string {
+	mac := hmac.New(sha256.New, []byte(adminPassword))
+	mac.Write([]byte("isl redis service user"))
+	return hex.EncodeToString(mac.Sum(nil))[:40]
+}
+
+// RenderRedis renders redis.conf. The result contains the passwords: treat it as a secret.
 func RenderRedis(p RedisParams) ([]byte, error) {
 	if len(p.Password) < 8 || !passwordRe.MatchString(p.Password) || strings.ContainsAny(p.Password, `"'\#`) {
 		return nil, fmt.Errorf("render redis.conf: the Redis password must be ≥ 8 printable characters without spaces, quotes, backslashes or #")

@@ -81,7 +81,8 @@ var (
 	levelRe     = regexp.MustCompile(`^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$`)
 	envRe       = regexp.MustCompile(`^(development|staging|production)$`)
 	prefixRe    = regexp.MustCompile(`^(/[A-Za-z0-9._-]+)+$`)
-	policyRe    = regexp.MustCompile(`^(noeviction|allkeys-lru|volatile-lru|allkeys-lfu|volatile-lfu|allkeys-random|volatile-random|volatile-ttl)$`)
+	// Every ISL key is acknowledged user state: an evicting policy loses it silently at the limit.
+	policyRe = regexp.MustCompile(`^noeviction$`)
 	fsyncRe     = regexp.MustCompile(`^(always|everysec|no)$`)
 	bodyRe      = regexp.MustCompile(`^[0-9]+[km]?$`)
 	cpusRe      = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
@@ -115,7 +116,7 @@ var settings = []setting{
 
 	{"isl:redisImage", all("redis:7.2-alpine"), strInto(func(c *Config) *string { return &c.Redis.Image }, imageRe, "an image reference"), "Redis image"},
 	{"isl:redisMaxmemory", per("128Mi", "256Mi", "1Gi"), memInto(func(c *Config) *int { return &c.Redis.MaxMemoryMB }), "Redis maxmemory"},
-	{"isl:redisMaxmemoryPolicy", all("volatile-lru"), strInto(func(c *Config) *string { return &c.Redis.MaxMemoryPolicy }, policyRe, "a Redis maxmemory-policy"), "what Redis evicts at maxmemory (every ISL key has a TTL)"},
+	{"isl:redisMaxmemoryPolicy", all("noeviction"), strInto(func(c *Config) *string { return &c.Redis.MaxMemoryPolicy }, policyRe, "noeviction: every ISL key is acknowledged user state, which Redis must never evict"), "Redis maxmemory-policy (noeviction only: at the limit writes fail and the service refuses new users, see README \"Operating the pilot\")"},
 	{"isl:redisMemory", per("256Mi", "512Mi", "2Gi"), memInto(func(c *Config) *int { return &c.Redis.MemoryMB }), "Redis container memory limit"},
 	{"isl:redisAppendfsync", all("everysec"), strInto(func(c *Config) *string { return &c.Redis.AppendFsync }, fsyncRe, "always|everysec|no"), "AOF fsync policy"},
 	{"isl:redisHostPort", per("6379", "0", "0"), intInto(func(c *Config) *int { return &c.Redis.HostPort }), "dev only: publish Redis on this host port"},

@@ -157,7 +157,7 @@ func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) [
 		return []Result{{"redis", Warn, "REDIS_HOST is unset: preference state lives in this process only and is lost on restart",
 			"set REDIS_HOST/REDIS_PORT/REDIS_PASSWORD to share state between replicas (required for ENV=production)"}}
 	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Username: cfg.RedisUsername, Password: cfg.RedisPassword, DB: cfg.RedisDB,
 		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
 	defer rdb.Close()
 	var lat []time.Duration

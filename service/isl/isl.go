@@ -22,6 +22,7 @@ const (
 	EUnauthorized = "unauthorized"
 	ERateLimited  = "rate_limited"
 	ETooLarge     = "payload_too_large"
+	EStorageFull  = "storage_full" // 507: the preference store admits no new users (or no writes)
 	EInternal     = "internal_error"
 )
 
@@ -60,3 +61,7 @@ func ErrorCode(err error) string {
 
 // ErrUnavailable marks store failures that a retry may cure (Redis down, timeout).
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrStorageFull marks a store at its capacity: it admits no new users (existing users go on until
+// the hard limit, where writes fail with it too). Nothing stored is evicted to make room.
+var ErrStorageFull = errors.New("store full")

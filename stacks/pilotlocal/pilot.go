@@ -192,9 +192,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			"RATE_LIMIT_PER_MINUTE": strconv.Itoa(rate), "MAX_MONTE_CARLO_ITERATIONS": strconv.Itoa(cfg.Service.MaxMonteCarlo),
 			"ENABLE_MONITORING": strconv.FormatBool(cfg.Service.EnableMonitoring),
 			"GOMEMLIMIT":        strconv.Itoa(cfg.Service.MemoryMB*9/10) + "MiB",
-			"REDIS_PASSWORD":    st.RedisPassword, "SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
-			// Every request arrives through nginx on loopback: the client address is X-Real-IP.
-			"TRUST_PROXY":              "true",
+			"REDIS_USERNAME": stacks.RedisServiceUser, "REDIS_PASSWORD": stacks.RedisServicePassword(st.RedisPassword),
+			"SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
+			// Every request arrives through nginx on loopback: the client address is its X-Real-IP.
+			// Other loopback addresses (127.0.0.2, … : the hostile-load tests' clients) are not trusted.
+			"TRUSTED_PROXIES":          "127.0.0.1",
 			"SHUTDOWN_TIMEOUT_SECONDS": strconv.Itoa(max(1, cfg.Service.StopTimeoutSeconds-5)),
 		}
 		name := fmt.Sprintf("isl-%d", i+1)

@@ -186,7 +186,7 @@ func run(args []string) error {
 				"HOST": host, "PORT": port, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": fmt.Sprint(b.Redis.Port), "REDIS_DB": "0",
 				"API_V1_PREFIX": cfg.Service.APIPrefix, "ENV": cfg.Service.Env, "LOG_LEVEL": cfg.Service.LogLevel,
 				"MAX_MONTE_CARLO_ITERATIONS": fmt.Sprint(cfg.Service.MaxMonteCarlo), "ENABLE_MONITORING": "true",
-				"TRUST_PROXY": "true", "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
+				"TRUSTED_PROXIES": "127.0.0.1", "REDIS_USERNAME": stacks.RedisServiceUser, "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
 			})
 		}
 	} else {
