@@ -192,6 +192,28 @@ func TestNginxOwnErrorsAreJSON(t *testing.T) {
 		t.Logf("error log:\n%s", el)
 	}
 
+	// A client that writes its whole oversize body before reading (curl, most HTTP/1.1 libraries)
+	// reads the 413, not a reset: nginx lingers, discarding the body, before it closes.
+	for i := range 3 {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		big := strings.Repeat(" ", 8<<20)
+		fmt.Fprintf(conn, "POST /api/v1/causal/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(big))
+		conn.SetDeadline(time.Now().Add(15 * time.Second))
+		if _, err := io.WriteString(conn, big); err != nil {
+			t.Fatalf("attempt %d: writing the body: %v", i, err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("attempt %d: reading the answer: %v (a reset instead of the 413)", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		requireEnvelope(t, "8 MiB body written in full", resp, body, 413, "payload_too_large", false)
+	}
+
 	// stub_status is for the admin networks only (the exporter runs on the private network).
 	resp, body = roundTrip(t, c, http.MethodGet, "http://"+b.Nginx.MetricsListen+"/stub_status", nil)
 	requireEnvelope(t, "stub_status from a non-admin", resp, body, 403, "forbidden", false)

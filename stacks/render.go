@@ -120,6 +120,7 @@ type PrometheusParams struct {
 	EvaluationInterval string
 	RuleFiles          []string
 	Targets            []string // ISL replica addresses
+	NginxExporter      string   // prometheus-nginx-exporter address; empty = not scraped
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
 }
@@ -128,6 +129,9 @@ type PrometheusParams struct {
 type AlertParams struct {
 	Origin        string
 	MemoryLimitMB int // per-replica memory limit: the memory alert fires above 80 % of it
+	// NginxConnections is nginx's connection capacity (workers × worker_connections): the
+	// entry-point alert fires above 80 % of it.
+	NginxConnections int
 }
 
 // MemoryLimitBytes is used by the template.
@@ -342,6 +346,11 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 			return nil, fmt.Errorf("render prometheus.yml: %w", err)
 		}
 	}
+	if p.NginxExporter != "" {
+		if err := checkHostPort("nginx exporter", p.NginxExporter); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
+	}
 	if !durationNg.MatchString(p.ScrapeInterval) || !durationNg.MatchString(p.EvaluationInterval) {
 		return nil, fmt.Errorf("render prometheus.yml: bad interval")
 	}
@@ -350,8 +359,8 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 
 // RenderAlertRules renders the Prometheus alert rules.
 func RenderAlertRules(p AlertParams) ([]byte, error) {
-	if p.MemoryLimitMB < 1 {
-		return nil, fmt.Errorf("render alert rules: memory limit must be positive")
+	if p.MemoryLimitMB < 1 || p.NginxConnections < 1 {
+		return nil, fmt.Errorf("render alert rules: memory limit and nginx connections must be positive")
 	}
 	return render("isl-alerts.yml", "rules/isl-alerts.yml.tmpl", [2]string{"[[", "]]"}, p)
 }

@@ -402,7 +402,7 @@ func TestPrometheusConfig(t *testing.T) {
 func writeRulesAndTests(t *testing.T, mutate func(string) string) string {
 	t.Helper()
 	dir := t.TempDir()
-	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, NginxConnections: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,8 @@ func TestAlertRules(t *testing.T) {
 	}
 	text, _ := os.ReadFile(filepath.Join(dir, "isl-alerts.yml"))
 	for _, alert := range []string{"ISLServiceDown", "ISLHighLatencyCausal", "ISLHighLatencyPreference", "ISLHighErrorRate",
-		"ISLRedisDisconnected", "ISLTooManyActiveRequests", "ISLHighMemory"} {
+		"ISLRedisDisconnected", "ISLTooManyActiveRequests", "ISLHighMemory",
+		"ISLRedisMemoryHigh", "ISLRedisFullForNewUsers", "ISLEntryDown", "ISLEntryConnectionsHigh", "ISLEntryErrors"} {
 		if !strings.Contains(string(text), "alert: "+alert) {
 			t.Errorf("alert %s missing", alert)
 		}
@@ -444,13 +445,19 @@ func TestAlertRules(t *testing.T) {
 func TestAlertRuleTestsCatchWrongThresholds(t *testing.T) {
 	promtool := requireBinary(t, "promtool")
 	mutations := map[string][2]string{
-		"causal SLO 3 s":        {"> 2.0", "> 3.0"},
-		"preference SLO 2 s":    {"> 1.5", "> 2.0"},
-		"error rate 20 %":       {"> 0.05", "> 0.2"},
-		"active requests ≥ 100": {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
-		"memory 95 %":           {"> 0.8", "> 0.95"},
-		"redis alert inverted":  {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
-		"down after 5m":         {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"causal SLO 3 s":         {"> 2.0", "> 3.0"},
+		"preference SLO 2 s":     {"> 1.5", "> 2.0"},
+		"error rate 20 %":        {"> 0.05", "> 0.2"},
+		"active requests ≥ 100":  {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
+		"memory 95 %":            {"> 0.8", "> 0.95"},
+		"redis alert inverted":   {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
+		"down after 5m":          {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"redis warning at 65 %":  {"> 0.75", "> 0.65"},
+		"redis full at 95 %":     {">= 0.9", ">= 0.96"},
+		"entry errors at 2 %":    {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.05", "clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.02"},
+		"entry errors unclamped": {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1)", "sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m]))"},
+		"connections at 70 %":    {"/ 4096 > 0.8", "/ 4096 > 0.7"},
+		"entry down ignores up":  {" or min(up{job=\"nginx\"}) < 1", ""},
 	}
 	for name, m := range mutations {
 		t.Run(name, func(t *testing.T) {
@@ -750,8 +757,9 @@ func TestPrometheusServesLocalRender(t *testing.T) {
 	for _, g := range rules.Data.Groups {
 		n += len(g.Rules)
 	}
-	if n != 7 {
-		t.Errorf("%d rules loaded, want 7", n)
+	rf, _ := FindFile(files, "isl-alerts.yml")
+	if want := strings.Count(string(rf.Content), "- alert:"); n != want || n < 12 {
+		t.Errorf("%d rules loaded, want the %d of the rendered file (at least 12)", n, want)
 	}
 	var targets struct {
 		Data struct {

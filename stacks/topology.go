@@ -207,7 +207,12 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
 		"--web.enable-lifecycle",
 	}
-	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB, NginxConnections: workers * b.Nginx.WorkerConnections}
+	if pl.Local {
+		// Containers: the exporter container is not part of the Pulumi program yet (it needs an
+		// image); until it is, the nginx job is not rendered there rather than scraped as down.
+		b.Prometheus.NginxExporter = pl.NginxExporterAddr
+	}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
 			ScrapeInterval: cfg.Prometheus.ScrapeInterval, DashboardsDir: GrafanaDashDir}

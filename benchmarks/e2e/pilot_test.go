@@ -47,7 +47,7 @@ type pilot struct {
 func requireTools(t *testing.T) {
 	t.Helper()
 	var missing []string
-	for _, b := range []string{"redis-server", "nginx", "prometheus", "go"} {
+	for _, b := range []string{"redis-server", "nginx", "prometheus", "prometheus-nginx-exporter", "go"} {
 		if _, err := exec.LookPath(b); err != nil {
 			missing = append(missing, b)
 		}
@@ -58,7 +58,7 @@ func requireTools(t *testing.T) {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("e2e: %s not installed (required when CI=true)", strings.Join(missing, ", "))
 	}
-	t.Skipf("e2e: %s not installed; install redis-server nginx prometheus to run the pilot end-to-end tests", strings.Join(missing, ", "))
+	t.Skipf("e2e: %s not installed; install redis-server nginx prometheus prometheus-nginx-exporter to run the pilot end-to-end tests", strings.Join(missing, ", "))
 }
 
 // repoRoot is the directory holding go.work, from the test's working directory up.

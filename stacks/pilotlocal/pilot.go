@@ -84,9 +84,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			}
 		}
 	}
-	for _, bin := range []string{"redis-server", "nginx", "prometheus"} {
+	for _, bin := range []string{"redis-server", "nginx", "prometheus", "prometheus-nginx-exporter"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus): %w", bin, err)
+			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus prometheus-nginx-exporter): %w", bin, err)
 		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -107,17 +107,18 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return nil, fmt.Errorf("stack %s is invalid:\n%w", o.Stack, err)
 	}
 	n := cfg.Service.Replicas
-	ports, err := freePorts(n+4, o.BasePort)
+	ports, err := freePorts(n+6, o.BasePort)
 	if err != nil {
 		return nil, err
 	}
 	httpPort, httpsPort, redisPort, promPort := ports[0], ports[1], ports[2], ports[3]
+	local := func(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 	var upstreams []string
 	for i := 0; i < n; i++ {
-		upstreams = append(upstreams, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+i])))
+		upstreams = append(upstreams, local(ports[6+i]))
 	}
 	pl := stacks.Placement{Local: true, Dir: o.Dir, Upstreams: upstreams, HTTPPort: httpPort, HTTPSPort: httpsPort,
-		RedisPort: redisPort, PrometheusAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(promPort))}
+		RedisPort: redisPort, PrometheusAddr: local(promPort), NginxMetricsAddr: local(ports[4]), NginxExporterAddr: local(ports[5])}
 	tlsOn := cfg.Nginx.TLS
 	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: tlsOn}
 	if tlsOn {
@@ -214,6 +215,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	st.Components = append(st.Components, &Component{Name: "nginx", Kind: "nginx",
 		Command: []string{"nginx", "-p", o.Dir, "-c", conf("nginx.conf"), "-e", b.Nginx.ErrorLog, "-g", "daemon off;"},
 		Addr:    listen, HealthURL: st.Endpoint + "/health", Log: filepath.Join(logDir, "nginx.log")})
+	st.Components = append(st.Components, &Component{Name: "nginx-exporter", Kind: "nginx-exporter",
+		Command: []string{"prometheus-nginx-exporter", "-nginx.scrape-uri=http://" + b.Nginx.MetricsListen + "/stub_status",
+			"-web.listen-address=" + pl.NginxExporterAddr, "-nginx.retries=10", "-nginx.retry-interval=500ms"},
+		Addr: pl.NginxExporterAddr, HealthURL: "http://" + pl.NginxExporterAddr + "/metrics", Log: filepath.Join(logDir, "nginx-exporter.log")})
 	st.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
@@ -242,7 +247,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 }
 
 // stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack.
-var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "isl": 2, "redis": 3}
+var stopOrder = map[string]int{"nginx-exporter": 0, "nginx": 0, "prometheus": 1, "isl": 2, "redis": 3}
 
 // Down stops every component (SIGTERM, then SIGKILL after a grace period) by PID.
 func Down(st *State, log io.Writer) error {
