@@ -139,7 +139,7 @@ func TestNginxConfig(t *testing.T) {
 				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;", "listen 0.0.0.0:8082;", "stub_status;",
 				"client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;", "reset_timedout_connection on;",
 				"limit_conn isl_conn_per_client 64;", "worker_connections 2048;", "worker_processes 2;", "error_page 413 /_isl/error/413;",
-				`"$request_method $isl_route $server_protocol"`)
+				`"$isl_method $isl_route $server_protocol"`)
 			// A designed 503 is an answer: never retried, never a mark-down; a POST that reached a
 			// replica is never re-sent.
 			if strings.Contains(text, "http_503") || strings.Contains(text, "non_idempotent") || strings.Contains(text, "$request_uri $server_protocol") || strings.Contains(text, `"$request"`) {
@@ -523,8 +523,11 @@ func TestRedisConfig(t *testing.T) {
 			if got := resp(t, conn, r, "AUTH", "wrong-password"); !strings.HasPrefix(got, "-") {
 				t.Errorf("AUTH with a wrong password → %q", got)
 			}
-			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); got != "+OK" {
-				t.Fatalf("AUTH → %q", got)
+			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); !strings.HasPrefix(got, "-") {
+				t.Errorf("AUTH as the default user → %q, want refused (default is off)", got)
+			}
+			if got := resp(t, conn, r, "AUTH", "admin", "s3cret-Pa55word"); got != "+OK" {
+				t.Fatalf("AUTH admin → %q", got)
 			}
 			if got := resp(t, conn, r, "PING"); got != "+PONG" {
 				t.Errorf("PING → %q", got)
@@ -535,6 +538,7 @@ func TestRedisConfig(t *testing.T) {
 					t.Errorf("CONFIG GET %s → %q, want %q", key, got, want)
 				}
 			}
+			testServiceACL(t, b, rc, redisServer, port, &cmd)
 		})
 	}
 }
@@ -810,5 +814,72 @@ func stopNginx(cmd *exec.Cmd) {
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
+	}
+}
+
+// testServiceACL: the service's "isl" user runs every command the service sends on its own keys,
+// and nothing else (FLUSHALL, CONFIG, SHUTDOWN, KEYS, other keys); its transactions survive a
+// restart on the AOF (a -@all default user made Redis 7.0 drop every MULTI/EXEC on replay).
+func testServiceACL(t *testing.T, b Bundle, rc File, redisServer string, port int, cmd **exec.Cmd) {
+	t.Helper()
+	dial := func() (net.Conn, *bufio.Reader) {
+		var conn net.Conn
+		var err error
+		for range 100 {
+			if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if conn == nil {
+			t.Fatalf("redis: %v", err)
+		}
+		r := bufio.NewReader(conn)
+		if got := resp(t, conn, r, "AUTH", RedisServiceUser, RedisServicePassword("s3cret-Pa55word")); got != "+OK" {
+			t.Fatalf("AUTH %s → %q", RedisServiceUser, got)
+		}
+		// A restarted Redis answers -LOADING while it replays the AOF.
+		for i := 0; i < 100 && strings.HasPrefix(resp(t, conn, r, "PING"), "-LOADING"); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return conn, r
+	}
+	conn, r := dial()
+	allowed := [][]string{
+		{"PING"}, {"INFO", "memory"}, {"SET", "isl:user:h:beliefs", "{}", "EX", "100"}, {"GET", "isl:user:h:beliefs"},
+		{"GETEX", "isl:user:h:beliefs", "EX", "200"}, {"ZADD", "isl:user:h:queries", "1", "q"}, {"EXPIRE", "isl:user:h:queries", "100"},
+		{"RPUSH", "isl:user:h:responses", "x"}, {"ZCARD", "isl:user:h:queries"}, {"SCAN", "0", "MATCH", "isl:user:h:*"},
+		{"INCRBY", "isl:ratelimit:k:1", "1"}, {"MGET", "isl:ratelimit:k:1", "isl:ratelimit:k:0"},
+		{"EVAL", "return redis.call('GET', KEYS[1])", "1", "isl:user:h:beliefs"}, {"DEL", "isl:user:x"},
+	}
+	for _, c := range allowed {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Errorf("isl user: %v → %q", c, got)
+		}
+	}
+	for _, c := range [][]string{{"FLUSHALL"}, {"CONFIG", "SET", "maxmemory", "1"}, {"SHUTDOWN"}, {"KEYS", "*"}, {"BGREWRITEAOF"}, {"CLIENT", "KILL", "TYPE", "normal"},
+		{"SET", "other:key", "1"}, {"GET", "other:key"}, {"ACL", "LIST"}} {
+		if got := resp(t, conn, r, c...); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("isl user: %v → %q, want NOPERM", c, got)
+		}
+	}
+	for _, c := range [][]string{{"MULTI"}, {"ZADD", "isl:user:h:queries", "2", "q2"}, {"RPUSH", "isl:user:h:responses", "y"}, {"EXEC"}} {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Fatalf("isl user: %v → %q", c, got)
+		}
+	}
+	conn.Close()
+	// Restart on the AOF: the transaction is still there.
+	(*cmd).Process.Signal(syscall.SIGTERM)
+	(*cmd).Wait()
+	*cmd = exec.Command(redisServer, rc.Path)
+	if err := (*cmd).Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, r = dial()
+	defer conn.Close()
+	if got := resp(t, conn, r, "ZCARD", "isl:user:h:queries"); got != ":2" {
+		log, _ := os.ReadFile(b.Redis.LogFile)
+		t.Errorf("after a restart on the AOF the transaction's ZADD is gone (ZCARD %q)\n%s", got, log)
 	}
 }
