@@ -83,11 +83,11 @@ var (
 	prefixRe    = regexp.MustCompile(`^(/[A-Za-z0-9._-]+)+$`)
 	// Every ISL key is acknowledged user state: an evicting policy loses it silently at the limit.
 	policyRe = regexp.MustCompile(`^noeviction$`)
-	fsyncRe     = regexp.MustCompile(`^(always|everysec|no)$`)
-	bodyRe      = regexp.MustCompile(`^[0-9]+[km]?$`)
-	cpusRe      = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
-	pathRe      = regexp.MustCompile(`^(/[A-Za-z0-9._+-]+)*$`)
-	anyRe       = regexp.MustCompile(`^[^\s"'\\;{}]*$`)
+	fsyncRe  = regexp.MustCompile(`^(always|everysec|no)$`)
+	bodyRe   = regexp.MustCompile(`^[0-9]+[km]?$`)
+	cpusRe   = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
+	pathRe   = regexp.MustCompile(`^(/[A-Za-z0-9._+-]+)*$`)
+	anyRe    = regexp.MustCompile(`^[^\s"'\\;{}]*$`)
 )
 
 // settings is every non-secret key, in the order the diff prints them. Defaults: dev is a laptop

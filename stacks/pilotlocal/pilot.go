@@ -193,7 +193,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			"RATE_LIMIT_PER_MINUTE": strconv.Itoa(rate), "MAX_MONTE_CARLO_ITERATIONS": strconv.Itoa(cfg.Service.MaxMonteCarlo),
 			"ENABLE_MONITORING": strconv.FormatBool(cfg.Service.EnableMonitoring),
 			"GOMEMLIMIT":        strconv.Itoa(cfg.Service.MemoryMB*9/10) + "MiB",
-			"REDIS_USERNAME": stacks.RedisServiceUser, "REDIS_PASSWORD": stacks.RedisServicePassword(st.RedisPassword),
+			"REDIS_USERNAME":    stacks.RedisServiceUser, "REDIS_PASSWORD": stacks.RedisServicePassword(st.RedisPassword),
 			"SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
 			// Every request arrives through nginx on loopback: the client address is its X-Real-IP.
 			// Other loopback addresses (127.0.0.2, … : the hostile-load tests' clients) are not trusted.
