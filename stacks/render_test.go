@@ -132,7 +132,7 @@ func TestNginxConfig(t *testing.T) {
 			}
 			text := string(conf)
 			mustContain(t, text,
-				"least_conn;", "zone isl_backend 64k;", "max_fails=1 fail_timeout=2s;", "client_max_body_size 1m;",
+				"least_conn;", "zone isl_backend 64k;", "max_fails=1 fail_timeout=1s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
 				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504;",

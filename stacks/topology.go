@@ -157,7 +157,7 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		TLS: tls, TLSCertFile: cert, TLSKeyFile: key, RedirectHost: cfg.Nginx.PublicHost,
 		WorkerConnections:   NginxWorkerConnections(cfg.Nginx.MemoryMB, workers),
 		ClientHeaderTimeout: "10s", ClientBodyTimeout: "10s", SendTimeout: "10s", ConnPerClient: NginxConnPerClient,
-		Upstreams: upstreams, MaxFails: 1, FailTimeout: "2s",
+		Upstreams: upstreams, MaxFails: 1, FailTimeout: "1s",
 		ProxyConnectTimeout: cfg.Nginx.ProxyConnectTimeout, ProxySendTimeout: cfg.Nginx.ProxyReadTimeout,
 		ProxyReadTimeout: cfg.Nginx.ProxyReadTimeout, NextUpstreamTries: 3,
 		ClientMaxBodySize: cfg.Nginx.ClientMaxBodySize, AdminAllow: cfg.Nginx.AdminAllow,

@@ -191,7 +191,7 @@ func redisFailure(cfg config.Config, err error) Result {
 	fix := fmt.Sprintf("start Redis or correct REDIS_HOST/REDIS_PORT (%s); check firewalls between the service and Redis", cfg.RedisAddr())
 	switch {
 	case goredis.IsAuthError(err) || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "invalid password"):
-		fix = "REDIS_PASSWORD does not match Redis' requirepass: set the same secret on both sides"
+		fix = "REDIS_USERNAME/REDIS_PASSWORD are not accepted by Redis (its requirepass or ACL user): set the same credentials on both sides"
 	case strings.Contains(msg, "DB index is out of range"):
 		fix = "REDIS_DB exceeds the server's `databases` setting"
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout"):
