@@ -3,11 +3,14 @@ package http
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/olumi/isl/service/isl"
 	"github.com/olumi/isl/service/memory"
@@ -97,5 +100,55 @@ func TestXRealIPOnlyFromTrustedProxies(t *testing.T) {
 	req.Header["X-Real-Ip"] = []string{"not-an-ip"}
 	if got := tp.clientIP(req); got != "127.0.0.1" {
 		t.Errorf("malformed X-Real-IP from a trusted proxy: client %s, want the peer", got)
+	}
+}
+
+// TestLargeBodiesBounded: at most max(2, cores) requests with a large body are decoded at once; the
+// next one waits its turn within the deadline, then gets a 503, while small bodies pass at once.
+func TestLargeBodiesBounded(t *testing.T) {
+	cfg := defaultTestConfig()
+	cfg.RequestTimeout = time.Second
+	ts := newTestServer(t, &cfg, nil)
+	holders := max(2, runtime.GOMAXPROCS(0))
+	var pipes []*io.PipeWriter
+	done := make(chan int, holders)
+	big := `{"dag":{"nodes":[],"edges":[]},"treatment":"` + strings.Repeat("a", 100<<10) + `","outcome":"b"}`
+	for range holders {
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+causalPath, pr)
+			req.Header.Set("Content-Type", "application/json")
+			req.ContentLength = int64(len(big))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		if _, err := io.WriteString(pw, big[:10]); err != nil { // the body arrives slowly: the slot stays held
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	r := ts.post(causalPath, big)
+	r.envelope(t, http.StatusServiceUnavailable, isl.EUnavailable)
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("503 after %s: the request did not wait for its turn", d)
+	}
+	if r := ts.post(causalPath, `{"dag":{"nodes":["A","B"],"edges":[["A","B"]]},"treatment":"A","outcome":"B"}`); r.Status != 200 {
+		t.Errorf("small body while the large ones wait: %d", r.Status)
+	}
+	for _, pw := range pipes {
+		io.WriteString(pw, big[10:])
+		pw.Close()
+	}
+	for range holders {
+		if code := <-done; code == 0 || code >= 500 {
+			t.Errorf("held request → %d, want its answer", code)
+		}
 	}
 }

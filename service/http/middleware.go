@@ -163,6 +163,36 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// largeBody is the size from which a request body counts against the decode budget.
+const largeBody = 64 << 10
+
+// decodeBudget bounds how many requests with a large (or unannounced, chunked) body are decoded and
+// computed at once: max(2, cores). Parsing 1 MB of hostile JSON costs up to ~0.25 CPU-s and ~35 MB
+// of transient memory, so without the bound 64 concurrent big bodies (one client's share at nginx)
+// would need GBs on one replica. Past the bound a request waits for a turn within the request
+// deadline, then gets 503 retryable; small bodies (every worked example) are never held up.
+func (s *server) decodeBudget(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength >= 0 && r.ContentLength < largeBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t := time.NewTimer(s.cfg.RequestTimeout)
+		defer t.Stop()
+		select {
+		case s.large <- struct{}{}:
+		case <-t.C:
+			s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
+			Error(w, r, s.log, &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity for large requests; retry shortly"})
+			return
+		case <-r.Context().Done():
+			return
+		}
+		defer func() { <-s.large }()
+		next.ServeHTTP(w, r)
+	})
+}
+
 // apiKey extracts the presented key from X-API-Key or Authorization: Bearer.
 func apiKey(r *http.Request) string {
 	if k := r.Header.Get("X-API-Key"); k != "" {

@@ -39,7 +39,8 @@ func (s *server) routes() http.Handler {
 	r.Route(s.cfg.APIPrefix, func(r chi.Router) {
 		r.Use(limitBody,
 			requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.proxies, s.rateCounter("authfail")), s.log),
-			rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.proxies, s.rateCounter("requests"), s.log))
+			rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.proxies, s.rateCounter("requests"), s.log),
+			s.decodeBudget)
 		r.Post("/causal/validate", s.handleCausalValidate())
 		r.Post("/causal/counterfactual", s.handleCounterfactual())
 		r.Post("/preferences/elicit", s.handleElicit())

@@ -45,6 +45,7 @@ type server struct {
 	up      func() bool
 	now     func() time.Time
 	slots   chan struct{}
+	large   chan struct{} // requests with a large body in progress (decodeBudget)
 	proxies *trustedProxies
 	counter func(string) httprate.LimitCounter
 }
@@ -78,6 +79,7 @@ func NewServer(d Deps) http.Handler {
 		n = 4 * runtime.GOMAXPROCS(0)
 	}
 	s.slots = make(chan struct{}, n)
+	s.large = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	if s.cfg.RequestTimeout <= 0 {
 		s.cfg.RequestTimeout = 30 * time.Second
 	}
