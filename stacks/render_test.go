@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -204,7 +203,6 @@ func mustContain(t *testing.T, text string, needles ...string) {
 // of them dead, and checks what the config promises: every request answered (POST included) by
 // failing over, security headers, /metrics denied to non-admin clients, 1 MiB body limit.
 func TestNginxProxiesAndFailsOver(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -212,31 +210,9 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 	}))
 	defer live.Close()
 	deadPort := freePort(t) // nothing listens there
-	dir := t.TempDir()
-	cfg := loadStack(t, "staging")
-	cfg.Nginx.AdminAllow = []string{"10.255.255.255/32"} // the test client (127.0.0.1) is not an admin
-	port := freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: port,
-		Upstreams: []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, base+"/health", &stderr)
+	// The test client (127.0.0.1) is not an admin.
+	base, _ := liveNginx(t, "staging", []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")},
+		func(b *Bundle) { b.Nginx.AdminAllow = []string{"10.255.255.255/32"} })
 
 	for i := 0; i < 6; i++ { // least_conn alternates: some of these first hit the dead replica
 		for _, path := range []string{"/api/v1/causal/validate", "/api/v1/preferences/update"} {
@@ -275,53 +251,23 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 // TestNginxTLSRedirect runs the pilot's TLS render locally: HTTP redirects to HTTPS, HTTPS answers
 // with HSTS.
 func TestNginxTLSRedirect(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer live.Close()
-	dir := t.TempDir()
-	cert, key := selfSigned(t, dir, "localhost")
-	cfg := loadStack(t, "pilot")
-	hp, sp := freePort(t), freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: hp, HTTPSPort: sp, TLSCertFile: cert, TLSKeyFile: key,
-		Upstreams: []string{strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	client := &http.Client{
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	httpsBase := fmt.Sprintf("https://127.0.0.1:%d", sp)
-	waitHTTPClient(t, client, httpsBase+"/health", &stderr)
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/x?y=1", hp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	httpBase, b := liveNginx(t, "pilot", []string{strings.TrimPrefix(live.URL, "http://")}, nil)
+	hp := strings.TrimPrefix(httpBase, "http://127.0.0.1:")
+	_, sp, _ := net.SplitHostPort(b.Nginx.HTTPSListen)
+	client := insecureClient()
+	httpsBase := "https://" + b.Nginx.HTTPSListen
 	// 308 (a POST stays a POST) to the configured host (the local render's is 127.0.0.1), never
 	// the client's Host header.
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/api/v1/x?y=1", hp), strings.NewReader("{}"))
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+hp+"/api/v1/x?y=1", strings.NewReader("{}"))
 	req.Host = "evil.example"
-	resp, err = client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 308 || resp.Header.Get("Location") != fmt.Sprintf("https://127.0.0.1:%d/api/v1/x?y=1", sp) {
+	if resp.StatusCode != 308 || resp.Header.Get("Location") != "https://127.0.0.1:"+sp+"/api/v1/x?y=1" {
 		t.Errorf("HTTP → %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, err = client.Get(httpsBase + "/health")
