@@ -211,13 +211,17 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
-	for what, v := range map[string]string{"connect timeout": p.ProxyConnectTimeout, "send timeout": p.ProxySendTimeout, "read timeout": p.ProxyReadTimeout} {
+	for what, v := range map[string]string{"connect timeout": p.ProxyConnectTimeout, "send timeout": p.ProxySendTimeout, "read timeout": p.ProxyReadTimeout,
+		"client header timeout": p.ClientHeaderTimeout, "client body timeout": p.ClientBodyTimeout, "client send timeout": p.SendTimeout} {
 		if !durationNg.MatchString(v) {
 			return nil, fmt.Errorf("render nginx.conf: %s: bad duration %q", what, v)
 		}
 	}
-	if p.StatusListen != "" {
-		if err := checkHostPort("status listen", p.StatusListen); err != nil {
+	for what, v := range map[string]string{"status listen": p.StatusListen, "metrics listen": p.MetricsListen} {
+		if v == "" {
+			continue
+		}
+		if err := checkHostPort(what, v); err != nil {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
@@ -226,16 +230,6 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 	}
 	if p.WorkerConnections < 64 || p.WorkerRlimitNofile < 2*p.WorkerConnections || p.ConnPerClient < 1 {
 		return nil, fmt.Errorf("render nginx.conf: worker_connections (≥ 64, rlimit ≥ twice it) and the per-client connection limit must be set")
-	}
-	for what, v := range map[string]string{"client header timeout": p.ClientHeaderTimeout, "client body timeout": p.ClientBodyTimeout, "send timeout": p.SendTimeout} {
-		if !durationNg.MatchString(v) {
-			return nil, fmt.Errorf("render nginx.conf: %s: bad duration %q", what, v)
-		}
-	}
-	if p.MetricsListen != "" {
-		if err := checkHostPort("metrics listen", p.MetricsListen); err != nil {
-			return nil, fmt.Errorf("render nginx.conf: %w", err)
-		}
 	}
 	if p.TLS {
 		for what, v := range map[string]string{"https listen": p.HTTPSListen, "certificate": p.TLSCertFile, "key": p.TLSKeyFile} {
