@@ -35,20 +35,23 @@ func main() {
 
 // Manifest tells the caller how to run what was rendered.
 type Manifest struct {
-	Stack             string              `json:"stack"`
-	Tier              string              `json:"tier"`
-	Local             bool                `json:"local"`
-	Dir               string              `json:"dir"`
-	Endpoint          string              `json:"endpoint"`
-	PrometheusURL     string              `json:"prometheus_url"`
-	Upstreams         []string            `json:"upstreams"`
-	RedisAddr         string              `json:"redis_addr"`
-	RedisPasswordFile string              `json:"redis_password_file"`
-	Files             map[string]string   `json:"files"`
-	Commands          map[string][]string `json:"commands"`
-	PidFiles          map[string]string   `json:"pid_files"`
-	ReplicaEnv        []map[string]string `json:"replica_env,omitempty"`
-	Warnings          []string            `json:"warnings,omitempty"`
+	Stack             string   `json:"stack"`
+	Tier              string   `json:"tier"`
+	Local             bool     `json:"local"`
+	Dir               string   `json:"dir"`
+	Endpoint          string   `json:"endpoint"`
+	PrometheusURL     string   `json:"prometheus_url"`
+	Upstreams         []string `json:"upstreams"`
+	RedisAddr         string   `json:"redis_addr"`
+	RedisPasswordFile string   `json:"redis_password_file"` // the "admin" ACL user's
+	// ServicePasswordFile holds the password of the "isl" ACL user the replicas connect as
+	// (REDIS_USERNAME=isl, REDIS_PASSWORD=this file's content).
+	ServicePasswordFile string              `json:"redis_service_password_file"`
+	Files               map[string]string   `json:"files"`
+	Commands            map[string][]string `json:"commands"`
+	PidFiles            map[string]string   `json:"pid_files"`
+	ReplicaEnv          []map[string]string `json:"replica_env,omitempty"`
+	Warnings            []string            `json:"warnings,omitempty"`
 }
 
 func run(args []string) error {
@@ -136,6 +139,10 @@ func run(args []string) error {
 			pw = hex.EncodeToString(buf)
 		}
 	}
+	svcFile := filepath.Join(dir, "redis-isl.password")
+	if err := os.WriteFile(svcFile, []byte(stacks.RedisServicePassword(pw)+"\n"), 0o600); err != nil {
+		return err
+	}
 	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
 		return err
 	}
@@ -143,7 +150,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: *local, Dir: dir, RedisPasswordFile: pwFile,
+	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: *local, Dir: dir, RedisPasswordFile: pwFile, ServicePasswordFile: svcFile,
 		Upstreams: b.Nginx.Upstreams, Files: map[string]string{}, Commands: map[string][]string{}, PidFiles: map[string]string{},
 		Warnings: cfg.Warnings()}
 	for _, f := range files {
@@ -179,7 +186,7 @@ func run(args []string) error {
 		m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", m.Files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
 		m.Commands["prometheus"] = append([]string{"prometheus"}, b.PrometheusArgs...)
 		m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
-		// What each local replica needs to join this topology (REDIS_PASSWORD: the password file).
+		// What each local replica needs to join this topology (REDIS_PASSWORD: the service password file).
 		for _, u := range b.Nginx.Upstreams {
 			host, port, _ := strings.Cut(u, ":")
 			m.ReplicaEnv = append(m.ReplicaEnv, map[string]string{
