@@ -794,7 +794,7 @@ func testServiceACL(t *testing.T, b Bundle, rc File, redisServer string, port in
 	allowed := [][]string{
 		{"PING"}, {"INFO", "memory"}, {"SET", "isl:user:h:beliefs", "{}", "EX", "100"}, {"GET", "isl:user:h:beliefs"},
 		{"GETEX", "isl:user:h:beliefs", "EX", "200"}, {"ZADD", "isl:user:h:queries", "1", "q"}, {"EXPIRE", "isl:user:h:queries", "100"},
-		{"RPUSH", "isl:user:h:responses", "x"}, {"ZCARD", "isl:user:h:queries"}, {"SCAN", "0", "MATCH", "isl:user:h:*"},
+		{"RPUSH", "isl:user:h:responses", "x"}, {"LTRIM", "isl:user:h:responses", "-1000", "-1"}, {"ZCARD", "isl:user:h:queries"}, {"SCAN", "0", "MATCH", "isl:user:h:*"},
 		{"INCRBY", "isl:ratelimit:k:1", "1"}, {"MGET", "isl:ratelimit:k:1", "isl:ratelimit:k:0"},
 		{"EVAL", "return redis.call('GET', KEYS[1])", "1", "isl:user:h:beliefs"}, {"DEL", "isl:user:x"},
 	}

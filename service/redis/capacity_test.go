@@ -123,3 +123,19 @@ func TestLimitCounterIsGlobal(t *testing.T) {
 		t.Errorf("with Redis down: %d after %s, want a local decision within the fallback timeout", w.Code, d)
 	}
 }
+
+// TestResponseHistoryBounded: a user answering in a loop keeps only the last MaxResponses answers.
+func TestResponseHistoryBounded(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newStore(t, fast(srv))
+	ctx := context.Background()
+	for i := range MaxResponses + 50 {
+		if _, err := s.RecordResponse(ctx, "looper", fmt.Sprintf("q%d", i%7), []byte(`{"r":"A"}`), time.Unix(int64(i), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.Client().LLen(ctx, userKey("looper", "responses")).Result()
+	if err != nil || n != MaxResponses {
+		t.Fatalf("history length %d (%v), want %d", n, err, MaxResponses)
+	}
+}

@@ -5,7 +5,7 @@
 //	isl:user:{h}:beliefs     string      beliefs JSON           24 h, refreshed on every read hit (GETEX)
 //	isl:user:{h}:query:{q}   string      issued query JSON      7 d
 //	isl:user:{h}:queries     sorted set  answered q, score=unix 7 d from the last answer
-//	isl:user:{h}:responses   list        {query_id,response,timestamp}   30 d from the last push
+//	isl:user:{h}:responses   list        {query_id,response,timestamp}   30 d from the last push, last 1 000 kept
 //
 // The handlers replace beliefs with SwapBeliefs (compare-and-set in one Lua script), so concurrent
 // /preferences/update calls of one user on any number of instances never lose an answer.
@@ -65,6 +65,9 @@ type Options struct {
 	// bytes; max 0 = no limit). The service feeds isl_redis_memory_{used,max}_bytes from it.
 	OnMemory func(used, max int64)
 }
+
+// MaxResponses is how many answers a user's history keeps (oldest dropped).
+const MaxResponses = 1000
 
 // Store is an isl.Store backed by Redis. Safe for concurrent use.
 type Store struct {
@@ -274,6 +277,9 @@ func (s *Store) RecordResponse(ctx context.Context, userID, queryID string, resp
 		p.ZAdd(ctx, answered, goredis.Z{Score: float64(at.Unix()), Member: q})
 		p.Expire(ctx, answered, isl.QueryTTL)
 		p.RPush(ctx, responses, entry)
+		// The history keeps the last MaxResponses answers (as the in-memory store does): one user
+		// answering in a loop must not grow without bound.
+		p.LTrim(ctx, responses, -MaxResponses, -1)
 		p.Expire(ctx, responses, isl.ResponseTTL)
 		card = p.ZCard(ctx, answered)
 		return nil
