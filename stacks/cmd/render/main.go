@@ -35,23 +35,21 @@ func main() {
 
 // Manifest tells the caller how to run what was rendered.
 type Manifest struct {
-	Stack             string   `json:"stack"`
-	Tier              string   `json:"tier"`
-	Local             bool     `json:"local"`
-	Dir               string   `json:"dir"`
-	Endpoint          string   `json:"endpoint"`
-	PrometheusURL     string   `json:"prometheus_url"`
-	Upstreams         []string `json:"upstreams"`
-	RedisAddr         string   `json:"redis_addr"`
-	RedisPasswordFile string   `json:"redis_password_file"` // the "admin" ACL user's
-	// ServicePasswordFile holds the password of the "isl" ACL user the replicas connect as
-	// (REDIS_USERNAME=isl, REDIS_PASSWORD=this file's content).
-	ServicePasswordFile string              `json:"redis_service_password_file"`
-	Files               map[string]string   `json:"files"`
-	Commands            map[string][]string `json:"commands"`
-	PidFiles            map[string]string   `json:"pid_files"`
-	ReplicaEnv          []map[string]string `json:"replica_env,omitempty"`
-	Warnings            []string            `json:"warnings,omitempty"`
+	Stack             string              `json:"stack"`
+	Tier              string              `json:"tier"`
+	Local             bool                `json:"local"`
+	Dir               string              `json:"dir"`
+	Endpoint          string              `json:"endpoint"`
+	PrometheusURL     string              `json:"prometheus_url"`
+	Upstreams         []string            `json:"upstreams"`
+	RedisAddr         string              `json:"redis_addr"`
+	RedisPasswordFile string              `json:"redis_password_file"` // the "admin" ACL user's
+	ISLPasswordFile   string              `json:"isl_password_file"`   // the "isl" ACL user's: the replicas' REDIS_PASSWORD
+	Files             map[string]string   `json:"files"`
+	Commands          map[string][]string `json:"commands"`
+	PidFiles          map[string]string   `json:"pid_files"`
+	ReplicaEnv        []map[string]string `json:"replica_env,omitempty"`
+	Warnings          []string            `json:"warnings,omitempty"`
 }
 
 func run(args []string) error {
@@ -150,7 +148,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: *local, Dir: dir, RedisPasswordFile: pwFile, ServicePasswordFile: svcFile,
+	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: *local, Dir: dir, RedisPasswordFile: pwFile, ISLPasswordFile: svcFile,
 		Upstreams: b.Nginx.Upstreams, Files: map[string]string{}, Commands: map[string][]string{}, PidFiles: map[string]string{},
 		Warnings: cfg.Warnings()}
 	for _, f := range files {
