@@ -137,7 +137,7 @@ func TestNginxConfig(t *testing.T) {
 				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504;",
 				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;", "listen 0.0.0.0:8082;", "stub_status;",
 				"client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;", "reset_timedout_connection on;",
-				"limit_conn isl_conn_per_client 64;", "worker_connections 2048;", "worker_processes 2;", "error_page 413 /_isl/error/413;",
+				"limit_conn isl_conn_per_client 128;", "worker_connections 2048;", "worker_processes 2;", "error_page 413 /_isl/error/413;",
 				`"$isl_method $isl_route $server_protocol"`)
 			// A designed 503 is an answer: never retried, never a mark-down; a POST that reached a
 			// replica is never re-sent.

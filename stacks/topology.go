@@ -82,10 +82,11 @@ type Bundle struct {
 // multiply the memory). Each connection may hold up to ~32 KiB (1 KiB header buffer, up to 4×8 KiB
 // large headers or a 16 KiB body buffer), so the connections per worker are the container memory
 // over 32 KiB, split between the workers: 128 MiB → 2 048 per worker, 4 096 in all. One client
-// address may have NginxConnPerClient requests in progress (slow bodies included) at once.
+// address may have NginxConnPerClient requests in progress (slow bodies included) at once: above the
+// 100 concurrent users of the pilot's SLO, which may all come from one CEE backend address.
 const (
 	NginxWorkers       = 2
-	NginxConnPerClient = 64
+	NginxConnPerClient = 128
 )
 
 // NginxWorkerConnections is worker_connections for a container of memoryMB (at least 1 024).
