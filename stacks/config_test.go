@@ -85,8 +85,8 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 			t.Errorf("deploy validation error lacks %q:\n%v", want, err)
 		}
 	}
-	if w := cfg.Warnings(); len(w) != 7 {
-		t.Errorf("warnings = %d, want 7: %v", len(w), w)
+	if w := cfg.Warnings(); len(w) != 8 {
+		t.Errorf("warnings = %d, want 8: %v", len(w), w)
 	}
 	// With secrets and readable files, it passes.
 	dir := t.TempDir()
@@ -134,7 +134,8 @@ func TestBadConfigRejected(t *testing.T) {
 		{"pilot without TLS", "pilot", "isl:tls", "false", "isl:tls: the pilot serves HTTPS only"},
 		{"TLS without files", "staging", "isl:tls", "true", "isl:tlsCertFile: isl:tlsCertFile and isl:tlsKeyFile are required"},
 		{"development env on pilot", "pilot", "isl:env", "development", "isl:env: must be production on pilot"},
-		{"bad policy", "dev", "isl:redisMaxmemoryPolicy", "lru", "isl:redisMaxmemoryPolicy: a Redis maxmemory-policy"},
+		{"bad policy", "dev", "isl:redisMaxmemoryPolicy", "lru", "isl:redisMaxmemoryPolicy: noeviction: every ISL key is acknowledged user state"},
+		{"evicting policy", "pilot", "isl:redisMaxmemoryPolicy", "volatile-lru", "Redis must never evict"},
 		{"bad cidr", "dev", "isl:adminAllowCidrs", "10.0.0.0/33", "isl:adminAllowCidrs: bad CIDR"},
 		{"typo key", "dev", "isl:replica", "2", "isl:replica: unknown setting (typo?)"},
 		{"unsafe host", "dev", "isl:publicHost", "a;b", "isl:publicHost: not a host name"},

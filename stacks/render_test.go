@@ -3,7 +3,6 @@ package stacks
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -111,11 +110,19 @@ func TestNginxConfig(t *testing.T) {
 			}
 			text := string(conf)
 			mustContain(t, text,
-				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
+				"least_conn;", "zone isl_backend 64k;", "max_fails=1 fail_timeout=1s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
 				"location = /metrics {", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
-				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;", "listen 0.0.0.0:8082;", "stub_status;",
+				"client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;", "reset_timedout_connection on;",
+				"limit_conn isl_conn_per_client 128;", "worker_connections 2048;", "worker_processes 2;", "error_page 413 /_isl/error/413;",
+				`"$isl_method $isl_route $server_protocol"`)
+			// A designed 503 is an answer: never retried, never a mark-down; raw request URIs (user
+			// ids) are never logged.
+			if strings.Contains(text, "http_503") || strings.Contains(text, "$request_uri $server_protocol") || strings.Contains(text, `"$request"`) {
+				t.Error("nginx retries 503s, or logs raw request URIs")
+			}
 			// /metrics is never proxied: its location only answers 404.
 			if m := text[strings.Index(text, "location = /metrics {"):]; strings.Contains(m[:strings.Index(m, "}")], "proxy_pass") {
 				t.Error("/metrics is proxied through the public entry")
@@ -139,8 +146,8 @@ func TestNginxConfig(t *testing.T) {
 				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")
 			}
 			if tier == Pilot {
-				mustContain(t, text, "listen 443 ssl http2;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
-					"ssl_certificate "+NginxCertPath+";")
+				mustContain(t, text, "listen 443 ssl http2;", "return 308 https://"+cfg.Nginx.PublicHost+"$request_uri;", "Strict-Transport-Security",
+					"ssl_certificate "+NginxCertPath+";", "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:")
 			} else if strings.Contains(text, "Strict-Transport-Security") || strings.Contains(text, "ssl") {
 				t.Error("HSTS/TLS on a plain-HTTP stack")
 			}
@@ -199,7 +206,6 @@ func mustContain(t *testing.T, text string, needles ...string) {
 // of them dead, and checks what the config promises: every request answered (POST included) by
 // failing over, security headers (once each), /metrics never proxied, 1 MiB body limit.
 func TestNginxProxiesAndFailsOver(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		// The service sets these too (for direct access): nginx must not send them twice.
@@ -211,31 +217,9 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 	}))
 	defer live.Close()
 	deadPort := freePort(t) // nothing listens there
-	dir := t.TempDir()
-	cfg := loadStack(t, "staging")
-	cfg.Nginx.AdminAllow = []string{"10.255.255.255/32"} // the test client (127.0.0.1) is not an admin
-	port := freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: port,
-		Upstreams: []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, base+"/health", &stderr)
+	// The test client (127.0.0.1) is not an admin.
+	base, _ := liveNginx(t, "staging", []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")},
+		func(b *Bundle) { b.Nginx.AdminAllow = []string{"10.255.255.255/32"} })
 
 	for i := 0; i < 6; i++ { // least_conn alternates: some of these first hit the dead replica
 		for _, path := range []string{"/api/v1/causal/validate", "/api/v1/preferences/update"} {
@@ -281,44 +265,23 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 // TestNginxTLSRedirect runs the pilot's TLS render locally: HTTP redirects to HTTPS, HTTPS answers
 // with HSTS.
 func TestNginxTLSRedirect(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer live.Close()
-	dir := t.TempDir()
-	cert, key := selfSigned(t, dir, "localhost")
-	cfg := loadStack(t, "pilot")
-	hp, sp := freePort(t), freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: hp, HTTPSPort: sp, TLSCertFile: cert, TLSKeyFile: key,
-		Upstreams: []string{strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	client := &http.Client{
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	httpsBase := fmt.Sprintf("https://127.0.0.1:%d", sp)
-	waitHTTPClient(t, client, httpsBase+"/health", &stderr)
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/x?y=1", hp))
+	httpBase, b := liveNginx(t, "pilot", []string{strings.TrimPrefix(live.URL, "http://")}, nil)
+	hp := strings.TrimPrefix(httpBase, "http://127.0.0.1:")
+	_, sp, _ := net.SplitHostPort(b.Nginx.HTTPSListen)
+	client := insecureClient()
+	httpsBase := "https://" + b.Nginx.HTTPSListen
+	// 308 (a POST stays a POST) to the configured host (the local render's is 127.0.0.1), never
+	// the client's Host header.
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+hp+"/api/v1/x?y=1", strings.NewReader("{}"))
+	req.Host = "evil.example"
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 301 || resp.Header.Get("Location") != fmt.Sprintf("https://127.0.0.1:%d/api/v1/x?y=1", sp) {
+	if resp.StatusCode != 308 || resp.Header.Get("Location") != "https://127.0.0.1:"+sp+"/api/v1/x?y=1" {
 		t.Errorf("HTTP → %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, err = client.Get(httpsBase + "/health")
@@ -399,7 +362,7 @@ func TestPrometheusConfig(t *testing.T) {
 func writeRulesAndTests(t *testing.T, mutate func(string) string) string {
 	t.Helper()
 	dir := t.TempDir()
-	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, BackupInterval: time.Hour})
+	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, BackupInterval: time.Hour, NginxConnections: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,6 +389,11 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
 	text, _ := os.ReadFile(filepath.Join(dir, "isl-alerts.yml"))
+	for _, alert := range []string{"ISLRedisMemoryHigh", "ISLRedisFullForNewUsers", "ISLEntryDown", "ISLEntryConnectionsHigh", "ISLEntryErrors"} {
+		if _, ok := alertExprs(t, text)[alert]; !ok {
+			t.Errorf("alert %s missing", alert)
+		}
+	}
 	exprs := alertExprs(t, text)
 	// Every threshold of the alerts package is the one its rule compares against.
 	for _, th := range alerts.All() {
@@ -449,7 +417,7 @@ func TestAlertRules(t *testing.T) {
 		t.Error("memory alert not relative to the limit each replica reads from its cgroup")
 	}
 	// Without a backup schedule there are no backup rules (nothing would ever report).
-	plain, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	plain, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, NginxConnections: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,6 +473,12 @@ func TestAlertRuleTestsCatchWrongThresholds(t *testing.T) {
 		"replica lag without for":  {"> 1048576\n        for: 2m", "> 1048576\n        for: 0m"},
 		"backup after 3 intervals": {"isl:backup_age:intervals > 2", "isl:backup_age:intervals > 3"},
 		"backup interval 2h":       {"/ 3600", "/ 7200"},
+		"redis warning at 65 %":    {"> 0.75", "> 0.65"},
+		"redis full at 95 %":       {">= 0.9", ">= 0.96"},
+		"entry errors at 2 %":      {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.05", "clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.02"},
+		"entry errors unclamped":   {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1)", "sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m]))"},
+		"connections at 70 %":      {"/ 4096 > 0.8", "/ 4096 > 0.7"},
+		"entry down ignores up":    {" or min(up{job=\"nginx\"}) < 1", ""},
 	}
 	for name, m := range mutations {
 		t.Run(name, func(t *testing.T) {
@@ -570,8 +544,11 @@ func TestRedisConfig(t *testing.T) {
 			if got := resp(t, conn, r, "AUTH", "wrong-password"); !strings.HasPrefix(got, "-") {
 				t.Errorf("AUTH with a wrong password → %q", got)
 			}
-			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); got != "+OK" {
-				t.Fatalf("AUTH → %q", got)
+			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); !strings.HasPrefix(got, "-") {
+				t.Errorf("AUTH as the default user → %q, want refused (default is off)", got)
+			}
+			if got := resp(t, conn, r, "AUTH", "admin", "s3cret-Pa55word"); got != "+OK" {
+				t.Fatalf("AUTH admin → %q", got)
 			}
 			if got := resp(t, conn, r, "PING"); got != "+PONG" {
 				t.Errorf("PING → %q", got)
@@ -582,6 +559,7 @@ func TestRedisConfig(t *testing.T) {
 					t.Errorf("CONFIG GET %s → %q, want %q", key, got, want)
 				}
 			}
+			testServiceACL(t, b, rc, redisServer, port, &cmd)
 		})
 	}
 }
@@ -805,8 +783,8 @@ func TestPrometheusServesLocalRender(t *testing.T) {
 		n += len(g.Rules)
 	}
 	rendered, _ := FindFile(files, "isl-alerts.yml")
-	if want := bytes.Count(rendered.Content, []byte("- alert: ")) + bytes.Count(rendered.Content, []byte("- record: ")); n != want || n < 11 {
-		t.Errorf("%d rules loaded, want the %d rendered (at least 11)", n, want)
+	if want := bytes.Count(rendered.Content, []byte("- alert: ")) + bytes.Count(rendered.Content, []byte("- record: ")); n != want || n < 16 {
+		t.Errorf("%d rules loaded, want the %d rendered (at least 16)", n, want)
 	}
 	var targets struct {
 		Data struct {
@@ -857,5 +835,72 @@ func stopNginx(cmd *exec.Cmd) {
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
+	}
+}
+
+// testServiceACL: the service's "isl" user runs every command the service sends on its own keys,
+// and nothing else (FLUSHALL, CONFIG, SHUTDOWN, KEYS, other keys); its transactions survive a
+// restart on the AOF (a -@all default user made Redis 7.0 drop every MULTI/EXEC on replay).
+func testServiceACL(t *testing.T, b Bundle, rc File, redisServer string, port int, cmd **exec.Cmd) {
+	t.Helper()
+	dial := func() (net.Conn, *bufio.Reader) {
+		var conn net.Conn
+		var err error
+		for range 100 {
+			if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if conn == nil {
+			t.Fatalf("redis: %v", err)
+		}
+		r := bufio.NewReader(conn)
+		if got := resp(t, conn, r, "AUTH", RedisServiceUser, RedisServicePassword("s3cret-Pa55word")); got != "+OK" {
+			t.Fatalf("AUTH %s → %q", RedisServiceUser, got)
+		}
+		// A restarted Redis answers -LOADING while it replays the AOF.
+		for i := 0; i < 100 && strings.HasPrefix(resp(t, conn, r, "PING"), "-LOADING"); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return conn, r
+	}
+	conn, r := dial()
+	allowed := [][]string{
+		{"PING"}, {"INFO", "memory"}, {"SET", "isl:user:h:beliefs", "{}", "EX", "100"}, {"GET", "isl:user:h:beliefs"},
+		{"GETEX", "isl:user:h:beliefs", "EX", "200"}, {"ZADD", "isl:user:h:queries", "1", "q"}, {"EXPIRE", "isl:user:h:queries", "100"},
+		{"RPUSH", "isl:user:h:responses", "x"}, {"LTRIM", "isl:user:h:responses", "-1000", "-1"}, {"ZCARD", "isl:user:h:queries"}, {"SCAN", "0", "MATCH", "isl:user:h:*"},
+		{"INCRBY", "isl:ratelimit:k:1", "1"}, {"MGET", "isl:ratelimit:k:1", "isl:ratelimit:k:0"},
+		{"EVAL", "return redis.call('GET', KEYS[1])", "1", "isl:user:h:beliefs"}, {"DEL", "isl:user:x"},
+	}
+	for _, c := range allowed {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Errorf("isl user: %v → %q", c, got)
+		}
+	}
+	for _, c := range [][]string{{"FLUSHALL"}, {"CONFIG", "SET", "maxmemory", "1"}, {"SHUTDOWN"}, {"KEYS", "*"}, {"BGREWRITEAOF"}, {"CLIENT", "KILL", "TYPE", "normal"},
+		{"SET", "other:key", "1"}, {"GET", "other:key"}, {"ACL", "LIST"}} {
+		if got := resp(t, conn, r, c...); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("isl user: %v → %q, want NOPERM", c, got)
+		}
+	}
+	for _, c := range [][]string{{"MULTI"}, {"ZADD", "isl:user:h:queries", "2", "q2"}, {"RPUSH", "isl:user:h:responses", "y"}, {"EXEC"}} {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Fatalf("isl user: %v → %q", c, got)
+		}
+	}
+	conn.Close()
+	// Restart on the AOF: the transaction is still there.
+	(*cmd).Process.Signal(syscall.SIGTERM)
+	(*cmd).Wait()
+	*cmd = exec.Command(redisServer, rc.Path)
+	if err := (*cmd).Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, r = dial()
+	defer conn.Close()
+	if got := resp(t, conn, r, "ZCARD", "isl:user:h:queries"); got != ":2" {
+		log, _ := os.ReadFile(b.Redis.LogFile)
+		t.Errorf("after a restart on the AOF the transaction's ZADD is gone (ZCARD %q)\n%s", got, log)
 	}
 }

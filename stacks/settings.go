@@ -73,12 +73,13 @@ var (
 	levelRe     = regexp.MustCompile(`^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$`)
 	envRe       = regexp.MustCompile(`^(development|staging|production)$`)
 	prefixRe    = regexp.MustCompile(`^(/[A-Za-z0-9._-]+)+$`)
-	policyRe    = regexp.MustCompile(`^(noeviction|allkeys-lru|volatile-lru|allkeys-lfu|volatile-lfu|allkeys-random|volatile-random|volatile-ttl)$`)
-	fsyncRe     = regexp.MustCompile(`^(always|everysec|no)$`)
-	bodyRe      = regexp.MustCompile(`^[0-9]+[km]?$`)
-	cpusRe      = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
-	pathRe      = regexp.MustCompile(`^(/[A-Za-z0-9._+-]+)*$`)
-	anyRe       = regexp.MustCompile(`^[^\s"'\\;{}]*$`)
+	// Every ISL key is acknowledged user state: an evicting policy loses it silently at the limit.
+	policyRe = regexp.MustCompile(`^noeviction$`)
+	fsyncRe  = regexp.MustCompile(`^(always|everysec|no)$`)
+	bodyRe   = regexp.MustCompile(`^[0-9]+[km]?$`)
+	cpusRe   = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?)?$`)
+	pathRe   = regexp.MustCompile(`^(/[A-Za-z0-9._+-]+)*$`)
+	anyRe    = regexp.MustCompile(`^[^\s"'\\;{}]*$`)
 )
 
 // settings is every non-secret key, in the order the diff prints them. The committed stack files
@@ -109,7 +110,7 @@ var settings = []setting{
 
 	{"isl:redisImage", strInto(func(c *Config) *string { return &c.Redis.Image }, imageRe, "an image reference"), "Redis image"},
 	{"isl:redisMaxmemory", memInto(func(c *Config) *int { return &c.Redis.MaxMemoryMB }), "Redis maxmemory"},
-	{"isl:redisMaxmemoryPolicy", strInto(func(c *Config) *string { return &c.Redis.MaxMemoryPolicy }, policyRe, "a Redis maxmemory-policy"), "what Redis evicts at maxmemory (every ISL key has a TTL)"},
+	{"isl:redisMaxmemoryPolicy", strInto(func(c *Config) *string { return &c.Redis.MaxMemoryPolicy }, policyRe, "noeviction: every ISL key is acknowledged user state, which Redis must never evict"), "Redis maxmemory-policy (noeviction only: at the limit writes fail and the service refuses new users, see README \"Operating the pilot\")"},
 	{"isl:redisMemory", memInto(func(c *Config) *int { return &c.Redis.MemoryMB }), "Redis container memory limit"},
 	{"isl:redisAppendfsync", strInto(func(c *Config) *string { return &c.Redis.AppendFsync }, fsyncRe, "always|everysec|no"), "AOF fsync policy"},
 	{"isl:redisHostPort", intInto(func(c *Config) *int { return &c.Redis.HostPort }), "dev only: publish Redis on this host port"},

@@ -22,6 +22,9 @@ const (
 	GrafanaPort         = 3000
 	PrometheusPrefix    = "/prometheus"
 	NginxStatusPort     = 8081
+	NginxMetricsPort    = 8082 // stub_status, private network only
+	NginxExporterAlias  = "nginx-exporter"
+	NginxExporterPort   = 9113
 	DockerDNS           = "127.0.0.11"
 	NginxConfPath       = "/etc/nginx/nginx.conf"
 	NginxWatchPath      = "/usr/local/bin/isl-nginx-watch.sh"
@@ -61,6 +64,9 @@ type Placement struct {
 	PrometheusAddr string   // local only: Prometheus listen address (default 127.0.0.1:9090)
 	// local only: Alertmanager listen address (default 127.0.0.1:9093)
 	AlertmanagerAddr string
+	// local only: nginx stub_status listener and the exporter's address (empty = no exporter)
+	NginxMetricsAddr  string
+	NginxExporterAddr string
 }
 
 // Bundle is the resolved parameters of every rendered file of one stack and placement.
@@ -79,16 +85,20 @@ type Bundle struct {
 	AlertmanagerArgs []string
 }
 
-// NonIdempotentPaths are the routes that change stored state in a way a second delivery would
-// change again, so nginx never re-sends them to another replica once they reached one. There are
-// none today: every POST is a deterministic computation, and /preferences/update is an idempotent
-// overwrite (a re-answered query replaces its earlier answer and the completed count is a set
-// size), so a request cut by a crashing or draining replica is safely re-sent — which is what makes
-// a replica failure invisible to the client (issue 6, e2e "replica failure under load"). The hook
-// stays for any future route that is not.
-func NonIdempotentPaths(apiPrefix string) []string {
-	_ = apiPrefix
-	return nil
+// nginx sizing. Two workers (the container's CPU share; "auto" would follow the host's cores and
+// multiply the memory). Each connection may hold up to ~32 KiB (1 KiB header buffer, up to 4×8 KiB
+// large headers or a 16 KiB body buffer), so the connections per worker are the container memory
+// over 32 KiB, split between the workers: 128 MiB → 2 048 per worker, 4 096 in all. One client
+// address may have NginxConnPerClient requests in progress (slow bodies included) at once: above the
+// 100 concurrent users of the pilot's SLO, which may all come from one CEE backend address.
+const (
+	NginxWorkers       = 2
+	NginxConnPerClient = 128
+)
+
+// NginxWorkerConnections is worker_connections for a container of memoryMB (at least 1 024).
+func NginxWorkerConnections(memoryMB, workers int) int {
+	return max(1024, memoryMB*1024/32/max(1, workers))
 }
 
 // Build resolves the render parameters of a stack for a placement.
@@ -148,18 +158,24 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		}
 	}
 
+	workers := NginxWorkers
 	b.Nginx = NginxParams{
-		Origin: origin, WorkerProcesses: "auto",
+		Origin: origin, WorkerProcesses: strconv.Itoa(workers),
 		ServerName: cfg.Nginx.PublicHost, HTTPListen: httpListen, HTTPSListen: httpsListen, HTTPSPort: httpsPublic,
-		TLS: tls, TLSCertFile: cert, TLSKeyFile: key,
-		Upstreams: upstreams, MaxFails: 3, FailTimeout: "30s",
+		TLS: tls, TLSCertFile: cert, TLSKeyFile: key, RedirectHost: cfg.Nginx.PublicHost,
+		WorkerConnections:   NginxWorkerConnections(cfg.Nginx.MemoryMB, workers),
+		ClientHeaderTimeout: "10s", ClientBodyTimeout: "10s", SendTimeout: "10s", ConnPerClient: NginxConnPerClient,
+		Upstreams: upstreams, MaxFails: 1, FailTimeout: "1s",
 		ProxyConnectTimeout: cfg.Nginx.ProxyConnectTimeout, ProxySendTimeout: cfg.Nginx.ProxyReadTimeout,
 		ProxyReadTimeout: cfg.Nginx.ProxyReadTimeout, NextUpstreamTries: 3,
 		ClientMaxBodySize: cfg.Nginx.ClientMaxBodySize, AdminAllow: cfg.Nginx.AdminAllow,
-		NonIdempotentPaths: NonIdempotentPaths(cfg.Service.APIPrefix),
-		PrometheusAddr:     promAddr,
+		PrometheusAddr: promAddr,
 	}
+	b.Nginx.WorkerRlimitNofile = 2*b.Nginx.WorkerConnections + 256
 	if pl.Local {
+		// The self-signed local certificate is for 127.0.0.1/localhost, not the public name.
+		b.Nginx.RedirectHost = "127.0.0.1"
+		b.Nginx.MetricsListen = pl.NginxMetricsAddr
 		d := pl.Dir
 		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog = path.Join(d, "nginx.pid"), path.Join(d, "nginx-error.log"), path.Join(d, "nginx-access.log")
 		b.Nginx.TempDir = path.Join(d, "nginx-temp")
@@ -168,6 +184,7 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog, b.Nginx.TempDir = "/var/run/nginx.pid", "/dev/stderr", "/dev/stdout", "/var/cache/nginx"
 		b.Nginx.Resolver = DockerDNS
 		b.Nginx.StatusListen = "127.0.0.1:" + strconv.Itoa(NginxStatusPort)
+		b.Nginx.MetricsListen = "0.0.0.0:" + strconv.Itoa(NginxMetricsPort)
 		if cfg.Grafana.Image != "" {
 			b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
 		}
@@ -206,7 +223,7 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.listen-address=" + promListen,
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
 	}
-	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB, NginxConnections: workers * b.Nginx.WorkerConnections}
 	// The backup schedule is declared with the backup component; without it there are no backup rules.
 	if v := cfg.Effective["isl:backupInterval"]; v != "" {
 		d, err := ParseInterval(v)
@@ -214,6 +231,11 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 			return b, fmt.Errorf("build topology: isl:backupInterval: %w", err)
 		}
 		b.Alerts.BackupInterval = d
+	}
+	if pl.Local {
+		// Containers: the exporter container is not part of the Pulumi program yet (it needs an
+		// image); until it is, the nginx job is not rendered there rather than scraped as down.
+		b.Prometheus.NginxExporter = pl.NginxExporterAddr
 	}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,

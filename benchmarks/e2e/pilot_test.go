@@ -52,7 +52,7 @@ type pilot struct {
 func requireTools(t *testing.T) {
 	t.Helper()
 	var missing []string
-	for _, b := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager", "go"} {
+	for _, b := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager", "prometheus-nginx-exporter", "go"} {
 		if _, err := exec.LookPath(b); err != nil {
 			missing = append(missing, b)
 		}
@@ -63,7 +63,7 @@ func requireTools(t *testing.T) {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("e2e: %s not installed (required when CI=true)", strings.Join(missing, ", "))
 	}
-	t.Skipf("e2e: %s not installed; install redis-server nginx prometheus prometheus-alertmanager to run the pilot end-to-end tests", strings.Join(missing, ", "))
+	t.Skipf("e2e: %s not installed; install redis-server nginx prometheus prometheus-alertmanager prometheus-nginx-exporter to run the pilot end-to-end tests", strings.Join(missing, ", "))
 }
 
 // repoRoot is the directory holding go.work, from the test's working directory up.

@@ -364,7 +364,9 @@ func TestCommittedStacks(t *testing.T) {
 			// Redis: password secret, AOF on a volume, no host port outside dev.
 			redis, _ := c.get(tContainer, "redis")
 			ru := uploads(redis)[stacks.RedisConfPath]
-			if !ru.Secret || !strings.Contains(ru.Content, "requirepass "+testSecrets[stacks.SecretRedisPassword]) || !strings.Contains(ru.Content, "appendonly yes") {
+			if !ru.Secret || !strings.Contains(ru.Content, "user admin on >"+testSecrets[stacks.SecretRedisPassword]+" ") ||
+				!strings.Contains(ru.Content, "user "+stacks.RedisServiceUser+" on >"+stacks.RedisServicePassword(testSecrets[stacks.SecretRedisPassword])+" ") ||
+				!strings.Contains(ru.Content, "appendonly yes") || !strings.Contains(ru.Content, "maxmemory-policy noeviction") {
 				t.Errorf("redis.conf upload: secret=%v\n%s", ru.Secret, ru.Content)
 			}
 			if vols := arr(redis.Inputs, "volumes"); len(vols) != 1 || str(obj(vols[0]), "containerPath") != "/data" {

@@ -139,13 +139,15 @@ func replicaEnv(s stacks.ServiceConfig, secrets ServiceSecrets) pulumi.StringArr
 		pulumi.String("RATE_LIMIT_PER_MINUTE=" + strconv.Itoa(s.RateLimitPerMinute)),
 		pulumi.String("MAX_MONTE_CARLO_ITERATIONS=" + strconv.Itoa(s.MaxMonteCarlo)),
 		pulumi.String("ENABLE_MONITORING=" + strconv.FormatBool(s.EnableMonitoring)),
-		// Only nginx reaches the replicas (outside dev): take the client IP from its X-Real-IP.
-		pulumi.String("TRUST_PROXY=true"),
+		// The client IP is nginx's X-Real-IP, and only nginx's (any other peer's header is ignored).
+		pulumi.String("TRUSTED_PROXIES=nginx"),
 		// Drain within the container's stop timeout, before Docker's SIGKILL.
 		pulumi.String("SHUTDOWN_TIMEOUT_SECONDS=" + strconv.Itoa(stacks.ShutdownTimeout(s.StopTimeoutSeconds))),
 		// Let the Go GC work to 90 % of the container limit instead of being OOM-killed.
 		pulumi.String("GOMEMLIMIT=" + strconv.Itoa(s.MemoryMB*9/10) + "MiB"),
-		pulumi.Sprintf("REDIS_PASSWORD=%s", secrets.RedisPassword),
+		// The restricted ACL user (redis.conf), whose password derives from the stack's Redis password.
+		pulumi.String("REDIS_USERNAME=" + stacks.RedisServiceUser),
+		pulumi.Sprintf("REDIS_PASSWORD=%s", secrets.RedisPassword.ApplyT(func(p string) string { return stacks.RedisServicePassword(p) }).(pulumi.StringOutput)),
 		pulumi.Sprintf("SECRET_KEY=%s", secrets.SecretKey),
 		pulumi.Sprintf("API_KEYS=%s", secrets.APIKeys),
 	}

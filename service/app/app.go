@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/httprate"
+
 	"github.com/olumi/isl/service/config"
 	islhttp "github.com/olumi/isl/service/http"
 	"github.com/olumi/isl/service/isl"
@@ -38,11 +40,13 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
 	kind := "memory"
 	connected := func() bool { return true }
+	var counter func(string) httprate.LimitCounter
 	if addr := cfg.RedisAddr(); addr != "" {
 		kind = "redis"
 		redis.SetLibraryLogger(log)
 		a.redis = redis.New(redis.Options{
 			Addr:     addr,
+			Username: cfg.RedisUsername,
 			Password: cfg.RedisPassword,
 			DB:       cfg.RedisDB,
 			Logger:   log,
@@ -54,9 +58,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 				}
 			},
 			Observe: func(op, status string) { a.metrics.RedisOperations.WithLabelValues(op, status).Inc() },
+			OnMemory: func(used, max int64) {
+				a.metrics.RedisMemoryUsed.Set(float64(used))
+				a.metrics.RedisMemoryMax.Set(float64(max))
+			},
 		})
 		a.store = a.redis
 		connected = a.redis.Connected
+		// Rate limits are global: every replica counts in the same Redis.
+		counter = func(name string) httprate.LimitCounter { return a.redis.LimitCounter(name) }
 	} else {
 		a.mem = memory.New(memory.Options{})
 		a.store = a.mem
@@ -64,6 +74,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a.metrics.UseStore(kind)
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
+		RateCounter: counter,
 	})
 	return a, nil
 }

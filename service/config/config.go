@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +26,7 @@ type Config struct {
 	RedisHost                 string        // REDIS_HOST; empty selects the embedded in-memory store
 	RedisPort                 int           // REDIS_PORT
 	RedisDB                   int           // REDIS_DB
+	RedisUsername             string        // REDIS_USERNAME: ACL user (empty = the legacy default user)
 	RedisPassword             string        // REDIS_PASSWORD
 	SecretKey                 string        // SECRET_KEY: HMAC key for user ids in logs
 	APIKeys                   []string      // API_KEYS: comma-separated; empty disables authentication
@@ -32,15 +35,15 @@ type Config struct {
 	EnableMonitoring          bool          // ENABLE_MONITORING: serve /metrics
 	RequestTimeout            time.Duration // REQUEST_TIMEOUT_SECONDS: per-request compute deadline
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
-	TrustProxy                bool          // TRUST_PROXY: take the client IP from X-Real-IP/X-Forwarded-For
+	TrustedProxies            []string      // TRUSTED_PROXIES: IPs, CIDRs or host names whose X-Real-IP is the client's
 	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
 }
 
 // Keys lists every key the service reads, for .env.example and the diagnose command.
 var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
-	"REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
-	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUST_PROXY",
+	"REDIS_USERNAME", "REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
+	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUSTED_PROXIES",
 	"MAX_CONCURRENT_COMPUTATIONS",
 }
 
@@ -114,6 +117,7 @@ func FromLookup(look Lookup) (Config, error) {
 		RedisHost:                 str("REDIS_HOST", ""),
 		RedisPort:                 num("REDIS_PORT", 6379, 1, 65535),
 		RedisDB:                   num("REDIS_DB", 0, 0, 15),
+		RedisUsername:             str("REDIS_USERNAME", ""),
 		RedisPassword:             str("REDIS_PASSWORD", ""),
 		SecretKey:                 str("SECRET_KEY", ""),
 		RateLimitPerMinute:        num("RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
@@ -121,8 +125,21 @@ func FromLookup(look Lookup) (Config, error) {
 		EnableMonitoring:          boolean("ENABLE_MONITORING", true),
 		RequestTimeout:            time.Duration(num("REQUEST_TIMEOUT_SECONDS", 30, 1, 600)) * time.Second,
 		ShutdownTimeout:           time.Duration(num("SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600)) * time.Second,
-		TrustProxy:                boolean("TRUST_PROXY", false),
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
+	}
+	// TRUST_PROXY=true trusted X-Real-IP from any peer: a client talking to a replica directly
+	// could pick a fresh address per request and was never rate limited. The proxies are now named.
+	if boolean("TRUST_PROXY", false) {
+		errs = append(errs, errors.New("TRUST_PROXY=true is no longer supported: list the proxy's addresses in TRUSTED_PROXIES (IPs, CIDRs or host names)"))
+	}
+	for _, p := range strings.Split(str("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			if !validProxy(p) {
+				errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an IP address, CIDR or host name", p))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
 	}
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -164,6 +181,19 @@ func FromLookup(look Lookup) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+var hostNameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// validProxy accepts an IP, a CIDR or a DNS name (Docker network aliases such as "nginx").
+func validProxy(p string) bool {
+	if _, err := netip.ParseAddr(p); err == nil {
+		return true
+	}
+	if _, err := netip.ParsePrefix(p); err == nil {
+		return true
+	}
+	return len(p) <= 253 && hostNameRe.MatchString(p)
 }
 
 // Production reports whether the strict production rules apply.

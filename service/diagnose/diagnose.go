@@ -172,7 +172,7 @@ func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) [
 		return []Result{{"redis", Warn, "REDIS_HOST is unset: preference state lives in this process only and is lost on restart",
 			"set REDIS_HOST/REDIS_PORT/REDIS_PASSWORD to share state between replicas (required for ENV=production)"}}
 	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Username: cfg.RedisUsername, Password: cfg.RedisPassword, DB: cfg.RedisDB,
 		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
 	defer rdb.Close()
 	var lat []time.Duration
@@ -206,7 +206,7 @@ func redisFailure(cfg config.Config, err error) Result {
 	fix := fmt.Sprintf("start Redis or correct REDIS_HOST/REDIS_PORT (%s); check firewalls between the service and Redis", cfg.RedisAddr())
 	switch {
 	case goredis.IsAuthError(err) || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "invalid password"):
-		fix = "REDIS_PASSWORD does not match Redis' requirepass: set the same secret on both sides"
+		fix = "REDIS_USERNAME/REDIS_PASSWORD are not accepted by Redis (its requirepass or ACL user): set the same credentials on both sides"
 	case strings.Contains(msg, "DB index is out of range"):
 		fix = "REDIS_DB exceeds the server's `databases` setting"
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout"):

@@ -45,7 +45,10 @@ func (s *server) routes() http.Handler {
 	r.Get("/redoc", s.handleRedoc())
 
 	r.Route(s.cfg.APIPrefix, func(r chi.Router) {
-		r.Use(limitBody, requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.cfg.TrustProxy), s.log), rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.cfg.TrustProxy, s.log))
+		r.Use(limitBody,
+			requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.proxies, s.rateCounter("authfail")), s.log),
+			rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.proxies, s.rateCounter("requests"), s.log),
+			s.decodeBudget)
 		r.Post("/causal/validate", s.handleCausalValidate())
 		r.Post("/causal/counterfactual", s.handleCounterfactual())
 		r.Post("/preferences/elicit", s.handleElicit())

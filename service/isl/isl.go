@@ -19,6 +19,7 @@ const (
 	EUnauthorized = "unauthorized"
 	ERateLimited  = "rate_limited"
 	ETooLarge     = "payload_too_large"
+	EStorageFull  = "storage_full" // 507: the preference store admits no new users (or no writes)
 	EInternal     = "internal_error"
 )
 
@@ -43,3 +44,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrUnavailable marks store failures that a retry may cure (Redis down, timeout).
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrStorageFull marks a store at its capacity: it admits no new users (existing users go on until
+// the hard limit, where writes fail with it too). Nothing stored is evicted to make room.
+var ErrStorageFull = errors.New("store full")

@@ -86,9 +86,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			}
 		}
 	}
-	for _, bin := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager"} {
+	for _, bin := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager", "prometheus-nginx-exporter"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus prometheus-alertmanager): %w", bin, err)
+			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus prometheus-alertmanager prometheus-nginx-exporter): %w", bin, err)
 		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -109,21 +109,22 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return nil, fmt.Errorf("stack %s is invalid:\n%w", o.Stack, err)
 	}
 	n := cfg.Service.Replicas
-	ports, err := freePorts(n+5, o.BasePort)
+	ports, err := freePorts(n+7, o.BasePort)
 	if err != nil {
 		return nil, err
 	}
 	httpPort, httpsPort, redisPort, promPort := ports[0], ports[1], ports[2], ports[3]
+	local := func(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 	var upstreams []string
 	for i := 0; i < n; i++ {
-		upstreams = append(upstreams, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+i])))
+		upstreams = append(upstreams, local(ports[6+i]))
 	}
-	amAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+n]))
+	amAddr := local(ports[6+n])
 	if o.AlertWebhook != "" {
 		cfg.Secrets[stacks.SecretAlertWebhookURL] = true
 	}
 	pl := stacks.Placement{Local: true, Dir: o.Dir, Upstreams: upstreams, HTTPPort: httpPort, HTTPSPort: httpsPort,
-		RedisPort: redisPort, PrometheusAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(promPort)), AlertmanagerAddr: amAddr}
+		RedisPort: redisPort, PrometheusAddr: local(promPort), AlertmanagerAddr: amAddr, NginxMetricsAddr: local(ports[4]), NginxExporterAddr: local(ports[5])}
 	tlsOn := cfg.Nginx.TLS
 	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: tlsOn}
 	if tlsOn {
@@ -204,9 +205,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			"RATE_LIMIT_PER_MINUTE": strconv.Itoa(rate), "MAX_MONTE_CARLO_ITERATIONS": strconv.Itoa(cfg.Service.MaxMonteCarlo),
 			"ENABLE_MONITORING": strconv.FormatBool(cfg.Service.EnableMonitoring),
 			"GOMEMLIMIT":        strconv.Itoa(cfg.Service.MemoryMB*9/10) + "MiB",
-			"REDIS_PASSWORD":    st.RedisPassword, "SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
-			// Every request arrives through nginx on loopback: the client address is X-Real-IP.
-			"TRUST_PROXY":              "true",
+			"REDIS_USERNAME":    stacks.RedisServiceUser, "REDIS_PASSWORD": stacks.RedisServicePassword(st.RedisPassword),
+			"SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
+			// Every request arrives through nginx on loopback: the client address is its X-Real-IP.
+			// Other loopback addresses (127.0.0.2, … : the hostile-load tests' clients) are not trusted.
+			"TRUSTED_PROXIES":          "127.0.0.1",
 			"SHUTDOWN_TIMEOUT_SECONDS": strconv.Itoa(max(1, cfg.Service.StopTimeoutSeconds-5)),
 		}
 		name := fmt.Sprintf("isl-%d", i+1)
@@ -228,6 +231,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	st.Components = append(st.Components, &Component{Name: "alertmanager", Kind: "alertmanager",
 		Command: append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...), Addr: amAddr,
 		HealthURL: st.AlertmanagerURL + "/-/ready", Log: filepath.Join(logDir, "alertmanager.log")})
+	st.Components = append(st.Components, &Component{Name: "nginx-exporter", Kind: "nginx-exporter",
+		Command: []string{"prometheus-nginx-exporter", "-nginx.scrape-uri=http://" + b.Nginx.MetricsListen + "/stub_status",
+			"-web.listen-address=" + pl.NginxExporterAddr, "-nginx.retries=10", "-nginx.retry-interval=500ms"},
+		Addr: pl.NginxExporterAddr, HealthURL: "http://" + pl.NginxExporterAddr + "/metrics", Log: filepath.Join(logDir, "nginx-exporter.log")})
 	st.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
@@ -256,7 +263,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 }
 
 // stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack.
-var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "alertmanager": 1, "isl": 2, "redis": 3}
+var stopOrder = map[string]int{"nginx-exporter": 0, "nginx": 0, "prometheus": 1, "alertmanager": 1, "isl": 2, "redis": 3}
 
 // Down stops every component (SIGTERM, then SIGKILL after a grace period) by PID.
 func Down(st *State, log io.Writer) error {

@@ -43,7 +43,8 @@ type Manifest struct {
 	PrometheusURL     string              `json:"prometheus_url"`
 	Upstreams         []string            `json:"upstreams"`
 	RedisAddr         string              `json:"redis_addr"`
-	RedisPasswordFile string              `json:"redis_password_file"`
+	RedisPasswordFile string              `json:"redis_password_file"` // the "admin" ACL user's
+	ISLPasswordFile   string              `json:"isl_password_file"`   // the "isl" ACL user's: the replicas' REDIS_PASSWORD
 	Files             map[string]string   `json:"files"`
 	Commands          map[string][]string `json:"commands"`
 	PidFiles          map[string]string   `json:"pid_files"`
@@ -103,7 +104,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := manifest(cfg, &b, o.local, dir, pwFile, written)
+	svcFile := filepath.Join(dir, "redis-isl.password")
+	if err := os.WriteFile(svcFile, []byte(stacks.RedisServicePassword(pw)+"\n"), 0o600); err != nil {
+		return err
+	}
+	m, err := manifest(cfg, &b, o.local, dir, pwFile, svcFile, written)
 	if err != nil {
 		return err
 	}
@@ -244,8 +249,8 @@ func writeFiles(dir string, files []stacks.File) (map[string]string, error) {
 
 // manifest describes how to run what was rendered; for a local render it also creates the data
 // directories the processes expect.
-func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile string, files map[string]string) (Manifest, error) {
-	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: local, Dir: dir, RedisPasswordFile: pwFile,
+func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile, svcFile string, files map[string]string) (Manifest, error) {
+	m := Manifest{Stack: cfg.Stack, Tier: string(cfg.Tier), Local: local, Dir: dir, RedisPasswordFile: pwFile, ISLPasswordFile: svcFile,
 		Upstreams: b.Nginx.Upstreams, Files: files, Commands: map[string][]string{}, PidFiles: map[string]string{},
 		Warnings: cfg.Warnings()}
 	m.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
@@ -271,14 +276,14 @@ func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile strin
 	m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
 	m.Commands["alertmanager"] = append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...)
 	m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
-	// What each local replica needs to join this topology (REDIS_PASSWORD: the password file).
+	// What each local replica needs to join this topology (REDIS_PASSWORD: the service password file).
 	for _, u := range b.Nginx.Upstreams {
 		host, port, _ := strings.Cut(u, ":")
 		m.ReplicaEnv = append(m.ReplicaEnv, map[string]string{
 			"HOST": host, "PORT": port, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": fmt.Sprint(b.Redis.Port), "REDIS_DB": "0",
 			"API_V1_PREFIX": cfg.Service.APIPrefix, "ENV": cfg.Service.Env, "LOG_LEVEL": cfg.Service.LogLevel,
 			"MAX_MONTE_CARLO_ITERATIONS": fmt.Sprint(cfg.Service.MaxMonteCarlo), "ENABLE_MONITORING": "true",
-			"TRUST_PROXY": "true", "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
+			"TRUSTED_PROXIES": "127.0.0.1", "REDIS_USERNAME": stacks.RedisServiceUser, "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
 		})
 	}
 	return m, nil

@@ -53,8 +53,10 @@ func TestRenderLocal(t *testing.T) {
 	}
 	pw, _ := os.ReadFile(m.RedisPasswordFile)
 	rc, _ := os.ReadFile(m.Files["redis.conf"])
-	if !strings.Contains(string(rc), "requirepass "+strings.TrimSpace(string(pw))) {
-		t.Error("redis.conf does not use the password file's password")
+	svc, _ := os.ReadFile(m.ISLPasswordFile)
+	if !strings.Contains(string(rc), "user admin on >"+strings.TrimSpace(string(pw))+" ") ||
+		!strings.Contains(string(rc), "user isl on >"+strings.TrimSpace(string(svc))+" ") || m.ReplicaEnv[0]["REDIS_USERNAME"] != "isl" {
+		t.Error("redis.conf does not use the password files' passwords")
 	}
 	for _, k := range []string{"redis", "nginx", "prometheus", "alertmanager"} {
 		if len(m.Commands[k]) < 2 {
