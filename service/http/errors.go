@@ -94,11 +94,15 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		env.Detail = e.Message
 	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	if log != nil {
+	// The request's one log line (observe, at completion) carries the error; only a writer outside
+	// observe's chain logs it here.
+	if sw := statusWriterOf(w); sw != nil {
+		sw.err = &loggedError{code: env.ErrorCode, traceID: env.TraceID, msg: err.Error()}
+	} else if log != nil {
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
 		log.Log(r.Context(), level, "request_error", "request_id", RequestID(r.Context()), "trace_id", env.TraceID,
 			"status", status, "error_code", env.ErrorCode, "error", err.Error())
 	}

@@ -54,7 +54,7 @@ func (s *server) routes() http.Handler {
 // middleware is the chain every request passes. The recoverer sits inside observe so that a
 // panic's 500 is still logged and counted like any other response.
 func (s *server) middleware(mux chi.Routes) []func(http.Handler) http.Handler {
-	return []func(http.Handler) http.Handler{withRequestID, observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
+	return []func(http.Handler) http.Handler{observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
 }
 
 // trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body, when /path
