@@ -34,6 +34,9 @@ type Config struct {
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
 	TrustProxy                bool          // TRUST_PROXY: take the client IP from X-Real-IP/X-Forwarded-For
 	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
+	EnableCache               bool          // ENABLE_CACHE: cache complete responses of the deterministic endpoints
+	CacheMaxBytes             int           // CACHE_MAX_MB (in MiB): bound of the in-process response cache
+	CacheTTL                  time.Duration // CACHE_TTL_SECONDS: lifetime of a cached response
 }
 
 // Keys lists every key the service reads, for .env.example and the diagnose command.
@@ -41,7 +44,7 @@ var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
 	"REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
 	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUST_PROXY",
-	"MAX_CONCURRENT_COMPUTATIONS",
+	"MAX_CONCURRENT_COMPUTATIONS", "ENABLE_CACHE", "CACHE_MAX_MB", "CACHE_TTL_SECONDS",
 }
 
 // MaxMonteCarloCap is R1's ceiling on samples per request, whatever the configuration says.
@@ -123,6 +126,9 @@ func FromLookup(look Lookup) (Config, error) {
 		ShutdownTimeout:           time.Duration(num("SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600)) * time.Second,
 		TrustProxy:                boolean("TRUST_PROXY", false),
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
+		EnableCache:               boolean("ENABLE_CACHE", true),
+		CacheMaxBytes:             num("CACHE_MAX_MB", 64, 1, 65536) << 20,
+		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 3600, 1, 30*86400)) * time.Second,
 	}
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
