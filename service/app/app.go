@@ -62,8 +62,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		a.store = a.mem
 		a.metrics.RedisConnected.Set(1)
 	}
+	// The response cache is shared through Redis when there is one; without, NewServer keeps it in
+	// process memory.
+	var cache isl.ResponseCache
+	if a.redis != nil {
+		cache = a.redis
+	}
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
+		Cache: cache,
 	})
 	return a, nil
 }

@@ -128,7 +128,7 @@ func FromLookup(look Lookup) (Config, error) {
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
 		EnableCache:               boolean("ENABLE_CACHE", true),
 		CacheMaxBytes:             num("CACHE_MAX_MB", 64, 1, 65536) << 20,
-		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 3600, 1, 30*86400)) * time.Second,
+		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 600, 1, 30*86400)) * time.Second,
 	}
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -125,16 +125,21 @@ func benchCases(b *testing.B) []benchCase {
 func BenchmarkHTTP(b *testing.B) {
 	for _, cache := range []bool{false, true} {
 		h := benchServer(cache)
+		mode := map[bool]string{false: "cache=off", true: "cache=hit"}[cache]
+		b.Run(mode, func(b *testing.B) { benchEndpoints(b, h, cache) })
+	}
+}
+
+func benchEndpoints(b *testing.B, h http.Handler, cache bool) {
+	{
 		for _, c := range benchCases(b) {
-			name := c.name
 			if cache {
 				if c.body == nil || c.name == "preferences_elicit" || c.prepare != nil {
 					continue // only deterministic, stateless endpoints are cached
 				}
-				name += "/cache=hit"
 				serveOnce(b, h, c.method, c.path, c.body(0), 200) // fill
 			}
-			b.Run(name, func(b *testing.B) {
+			b.Run(c.name, func(b *testing.B) {
 				want := http.StatusOK
 				if c.method == http.MethodDelete {
 					want = http.StatusNoContent

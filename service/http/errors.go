@@ -103,7 +103,7 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		log.Log(r.Context(), level, "request_error", "request_id", RequestID(r.Context()), "trace_id", env.TraceID,
+		log.Log(r.Context(), level, "request_error", "trace_id", env.TraceID,
 			"status", status, "error_code", env.ErrorCode, "error", err.Error())
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
@@ -141,6 +141,9 @@ func failureMessage(r *http.Request) string {
 	return "An unexpected error occurred. Check logs for details."
 }
 
+// jsonContentType is shared by every response (net/http only reads header values).
+var jsonContentType = []string{"application/json"}
+
 // writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become the
 // endpoint's 500 envelope rather than a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -149,7 +152,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: failureMessage(requestOf(w)), TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
 		status = http.StatusInternalServerError
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

@@ -111,8 +111,7 @@ func (s *server) handleHealth() http.HandlerFunc {
 		b = append(b, snap.head...)
 		b = s.now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
 		b = append(b, snap.tail...)
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
+		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(b)
 	}

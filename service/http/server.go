@@ -13,6 +13,7 @@ import (
 
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/isl"
+	"github.com/olumi/isl/service/memory"
 	"github.com/olumi/isl/service/metrics"
 )
 
@@ -26,6 +27,9 @@ type Deps struct {
 	StoreKind string
 	// StoreConnected reports the store's last known reachability (the Redis health loop's view).
 	StoreConnected func() bool
+	// Cache keeps complete responses when Config.EnableCache is set (the Redis store, to share
+	// them between replicas); nil gives an in-process cache of Config.CacheMaxBytes.
+	Cache isl.ResponseCache
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 }
@@ -39,6 +43,7 @@ type server struct {
 	up      func() bool
 	now     func() time.Time
 	slots   chan struct{}
+	cache   *responseCache // nil when ENABLE_CACHE is off
 }
 
 // NewServer returns the whole HTTP API as one handler.
@@ -69,6 +74,19 @@ func NewServer(d Deps) http.Handler {
 	}
 	if s.cfg.APIPrefix == "" {
 		s.cfg.APIPrefix = "/api/v1"
+	}
+	if s.cfg.EnableCache {
+		if s.cfg.CacheTTL <= 0 {
+			s.cfg.CacheTTL = time.Hour
+		}
+		store := d.Cache
+		if store == nil {
+			if s.cfg.CacheMaxBytes <= 0 {
+				s.cfg.CacheMaxBytes = 64 << 20
+			}
+			store = memory.NewCache(s.cfg.CacheMaxBytes, nil)
+		}
+		s.cache = newResponseCache(s, store)
 	}
 	s.metrics.ServiceUp.Set(1)
 	return s.routes()
