@@ -8,7 +8,7 @@ IMAGE ?= isl:dev
 PORT  ?= 8000
 
 .PHONY: run build test test-short bench lint fmt vet docker-build docker-check diff fuzz \
-        pilot-local pilot-local-down bench-load integration clean
+        pilot-local pilot-local-down bench-load bench-http integration clean
 
 ## run: the service on :$(PORT) with the embedded in-memory store (no Redis needed)
 run:
@@ -32,6 +32,11 @@ test-short:
 ## bench: engine benchmarks (results are recorded in engine/BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./engine/...
+
+## bench-http: whole-handler benchmarks of every endpoint (httptest through NewServer: CPU time and
+## allocations per request, cache off and cache hits); results are recorded in benchmarks/RESULTS.md
+bench-http:
+	$(GO) test -run '^$$' -bench 'BenchmarkHTTP' -benchmem -benchtime 2s ./service/http/
 
 ## fuzz: a short pass of every fuzz target (go test -fuzz takes one target at a time)
 fuzz:
