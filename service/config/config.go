@@ -33,7 +33,7 @@ type Config struct {
 	RequestTimeout            time.Duration // REQUEST_TIMEOUT_SECONDS: per-request compute deadline
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
 	TrustProxy                bool          // TRUST_PROXY: take the client IP from X-Real-IP/X-Forwarded-For
-	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
+	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = max(2, GOMAXPROCS)
 	EnableCache               bool          // ENABLE_CACHE: cache complete responses of the deterministic endpoints
 	CacheMaxBytes             int           // CACHE_MAX_MB (in MiB): bound of the in-process response cache
 	CacheTTL                  time.Duration // CACHE_TTL_SECONDS: lifetime of a cached response
