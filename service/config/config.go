@@ -36,7 +36,10 @@ type Config struct {
 	RequestTimeout            time.Duration // REQUEST_TIMEOUT_SECONDS: per-request compute deadline
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
 	TrustedProxies            []string      // TRUSTED_PROXIES: IPs, CIDRs or host names whose X-Real-IP is the client's
-	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
+	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = max(2, GOMAXPROCS)
+	EnableCache               bool          // ENABLE_CACHE: cache complete responses of the deterministic endpoints
+	CacheMaxBytes             int           // CACHE_MAX_MB (in MiB): bound of the in-process response cache
+	CacheTTL                  time.Duration // CACHE_TTL_SECONDS: lifetime of a cached response
 }
 
 // Keys lists every key the service reads, for .env.example and the diagnose command.
@@ -44,7 +47,7 @@ var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
 	"REDIS_USERNAME", "REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
 	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUSTED_PROXIES",
-	"MAX_CONCURRENT_COMPUTATIONS",
+	"MAX_CONCURRENT_COMPUTATIONS", "ENABLE_CACHE", "CACHE_MAX_MB", "CACHE_TTL_SECONDS",
 }
 
 // MaxMonteCarloCap is R1's ceiling on samples per request, whatever the configuration says.
@@ -126,6 +129,9 @@ func FromLookup(look Lookup) (Config, error) {
 		RequestTimeout:            time.Duration(num("REQUEST_TIMEOUT_SECONDS", 30, 1, 600)) * time.Second,
 		ShutdownTimeout:           time.Duration(num("SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600)) * time.Second,
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
+		EnableCache:               boolean("ENABLE_CACHE", true),
+		CacheMaxBytes:             num("CACHE_MAX_MB", 64, 1, 65536) << 20,
+		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 600, 1, 30*86400)) * time.Second,
 	}
 	// TRUST_PROXY=true trusted X-Real-IP from any peer: a client talking to a replica directly
 	// could pick a fresh address per request and was never rate limited. The proxies are now named.
