@@ -191,7 +191,7 @@ func up(t *testing.T, cli *client.Client, root string, tier stacks.Tier) *deploy
 	t.Setenv(pulumi.EnvConfig, string(cj))
 	t.Setenv(pulumi.EnvConfigSecretKeys, string(sj))
 	start := time.Now()
-	if err := pulumi.RunErr(deploy.Program(deploy.Options{Strictness: stacks.Deploy, Root: root}),
+	if err := pulumi.RunErr(deploy.Program(deploy.Options{Strictness: stacks.Deploy, Root: root, FileStack: string(tier)}),
 		pulumi.WithMocks("isl", stack, m)); err != nil {
 		t.Fatalf("program on the engine: %v", err)
 	}
