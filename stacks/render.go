@@ -368,6 +368,10 @@ func (p RedisParams) ServicePassword() string { return RedisServicePassword(p.Pa
 // RedisServiceUser is the ACL user the service connects as (REDIS_USERNAME).
 const RedisServiceUser = "isl"
 
+// RedisAdminUser is the operators' ACL user, with the stack's Redis password (healthchecks,
+// backups, redis-cli); the default user is off.
+const RedisAdminUser = "admin"
+
 // RedisServicePassword derives the "isl" user's password from the admin password.
 func RedisServicePassword(adminPassword string) string {
 	mac := hmac.New(sha256.New, []byte(adminPassword))

@@ -163,7 +163,10 @@ func stackConfig(t *testing.T, root string, tier stacks.Tier) (map[string]string
 	if tier != stacks.Dev {
 		apiKey, redisPW = "k-"+secret(16), secret(16)
 		for k, v := range map[string]string{stacks.SecretRedisPassword: redisPW, stacks.SecretSecretKey: secret(32),
-			stacks.SecretAPIKeys: apiKey, stacks.SecretPrometheusPassword: secret(16)} {
+			stacks.SecretAPIKeys: apiKey, stacks.SecretPrometheusPassword: secret(16),
+			// The pilot refuses to deploy without an alert receiver; nothing listens there (the
+			// routing itself is proven against a real Alertmanager in stacks and benchmarks/e2e).
+			stacks.SecretAlertWebhookURL: "http://127.0.0.1:9/isl-alerts"} {
 			cfg[k] = v
 			secretKeys = append(secretKeys, k)
 		}
