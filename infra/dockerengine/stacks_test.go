@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,7 +247,8 @@ func (d *deployment) containers(t *testing.T) []container.Summary {
 
 func (d *deployment) allHealthy(t *testing.T) {
 	cs := d.containers(t)
-	want := d.cfg.Service.Replicas + 3 // redis, prometheus, nginx (no Grafana image here)
+	// redis, prometheus, alertmanager, nginx, nginx-exporter (no Grafana image here)
+	want := d.cfg.Service.Replicas + 5
 	if len(cs) != want {
 		t.Errorf("%d containers, want %d", len(cs), want)
 	}
@@ -348,6 +350,12 @@ func (d *deployment) redisLocked(t *testing.T) {
 	}
 }
 
+type activeTarget struct {
+	ScrapeURL string `json:"scrapeUrl"`
+	Health    string `json:"health"`
+	LastError string `json:"lastError"`
+}
+
 // targetsUp asks Prometheus's API, on the private network (from the nginx container), until every
 // target is up.
 func (d *deployment) targetsUp(t *testing.T) {
@@ -357,11 +365,7 @@ func (d *deployment) targetsUp(t *testing.T) {
 		out, code := d.exec(t, "nginx", nil, "wget", "-q", "-O", "-", url)
 		var resp struct {
 			Data struct {
-				ActiveTargets []struct {
-					ScrapeURL string `json:"scrapeUrl"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"activeTargets"`
+				ActiveTargets []activeTarget `json:"activeTargets"`
 			} `json:"data"`
 		}
 		var down []string
@@ -373,9 +377,18 @@ func (d *deployment) targetsUp(t *testing.T) {
 				down = append(down, tg.ScrapeURL+" "+tg.Health+" "+tg.LastError)
 			}
 		}
-		// Every replica slot and Prometheus itself are targets.
-		if len(down) == 0 && len(resp.Data.ActiveTargets) >= d.cfg.Service.Replicas+1 {
+		// Every replica slot, the nginx exporter (the entry point's job) and Prometheus itself are targets.
+		exporter := fmt.Sprintf("http://%s:%d/metrics", stacks.NginxExporterAlias, stacks.NginxExporterPort)
+		if !slices.ContainsFunc(resp.Data.ActiveTargets, func(tg activeTarget) bool { return tg.ScrapeURL == exporter }) {
+			down = append(down, exporter+" not a target")
+		}
+		if len(down) == 0 && len(resp.Data.ActiveTargets) >= d.cfg.Service.Replicas+2 {
 			t.Logf("%d targets up", len(resp.Data.ActiveTargets))
+			// Up means the exporter answered; nginx_up 1 means it also read nginx's stub_status
+			// (which nginx allows only from the admin networks).
+			if m, code := d.exec(t, "nginx", nil, "wget", "-q", "-O", "-", exporter); code != 0 || !strings.Contains(m, "\nnginx_up 1\n") {
+				t.Errorf("nginx exporter does not read stub_status (wget exit %d):\n%.2000s", code, m)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
