@@ -164,7 +164,9 @@ func stackConfig(t *testing.T, root string, tier stacks.Tier) (map[string]string
 	if tier != stacks.Dev {
 		apiKey, redisPW = "k-"+secret(16), secret(16)
 		for k, v := range map[string]string{stacks.SecretRedisPassword: redisPW, stacks.SecretSecretKey: secret(32),
-			stacks.SecretAPIKeys: apiKey, stacks.SecretPrometheusPassword: secret(16)} {
+			stacks.SecretAPIKeys: apiKey, stacks.SecretPrometheusPassword: secret(16),
+			// The pilot needs an alert receiver; nothing listens there, so nothing leaves the machine.
+			stacks.SecretAlertWebhookURL: "http://127.0.0.1:9/isl-alerts"} {
 			cfg[k] = v
 			secretKeys = append(secretKeys, k)
 		}
