@@ -335,8 +335,9 @@ func (d *deployment) entry(t *testing.T, c *integration.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != http.StatusMovedPermanently || !strings.HasPrefix(r.Header.Get("Location"), "https://") {
-		t.Errorf("HTTP: %d Location %q, want 301 to https", r.Status, r.Header.Get("Location"))
+	// 308, not 301: a redirected POST stays a POST with its body.
+	if r.Status != http.StatusPermanentRedirect || !strings.HasPrefix(r.Header.Get("Location"), "https://") {
+		t.Errorf("HTTP: %d Location %q, want 308 to https", r.Status, r.Header.Get("Location"))
 	}
 }
 
@@ -346,7 +347,8 @@ func (d *deployment) redisLocked(t *testing.T) {
 	if !strings.Contains(out, "NOAUTH") {
 		t.Errorf("redis without password: %q, want NOAUTH", out)
 	}
-	out, _ = d.exec(t, "redis", nil, "redis-cli", "-h", stacks.RedisAlias, "config", "get", "appendonly")
+	// As the operators' ACL user (the default user is off).
+	out, _ = d.exec(t, "redis", nil, "redis-cli", "--user", "admin", "-h", stacks.RedisAlias, "config", "get", "appendonly")
 	if !strings.Contains(out, "yes") {
 		t.Errorf("appendonly: %q", out)
 	}
