@@ -58,6 +58,8 @@ type Config struct {
 	Nginx      NginxConfig
 	Prometheus PrometheusConfig
 	Grafana    GrafanaConfig
+	// NginxExporter turns nginx's stub_status into Prometheus metrics.
+	NginxExporter NginxExporterConfig
 	// Alertmanager routes Prometheus' alerts to the receivers.
 	Alertmanager AlertmanagerConfig
 
@@ -122,6 +124,13 @@ type NginxConfig struct {
 	ProxyConnectTimeout string
 	ProxyReadTimeout    string
 	MemoryMB            int
+}
+
+// NginxExporterConfig configures the nginx exporter container (private network only, never
+// published: Prometheus is its only client).
+type NginxExporterConfig struct {
+	Image    string
+	MemoryMB int
 }
 
 // PrometheusConfig configures Prometheus.
@@ -287,7 +296,7 @@ func (c Config) Validate(mode Strictness) error {
 		// A floating reference (no tag, or :latest) would change what runs on the next pull, untested.
 		for key, ref := range map[string]string{"isl:redisImage": c.Redis.Image, "isl:nginxImage": c.Nginx.Image,
 			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image,
-			"isl:alertmanagerImage": c.Alertmanager.Image, "isl:buildImage": s.BuildImage, "isl:runtimeImage": s.RuntimeImage} {
+			"isl:alertmanagerImage": c.Alertmanager.Image, "isl:nginxExporterImage": c.NginxExporter.Image, "isl:buildImage": s.BuildImage, "isl:runtimeImage": s.RuntimeImage} {
 			if ref != "" && !PinnedImage(ref) {
 				bad(key, "pin the image on %s with a version tag or a digest (got %q)", c.Tier, ref)
 			}
@@ -316,7 +325,8 @@ func (c Config) Validate(mode Strictness) error {
 		bad("isl:redisMemory", "container limit %dMi leaves no headroom above maxmemory %dMi (need ≥ maxmemory + 32Mi for AOF rewrite and buffers)",
 			c.Redis.MemoryMB, c.Redis.MaxMemoryMB)
 	}
-	for key, mb := range map[string]int{"isl:nginxMemory": c.Nginx.MemoryMB, "isl:prometheusMemory": c.Prometheus.MemoryMB, "isl:grafanaMemory": c.Grafana.MemoryMB} {
+	for key, mb := range map[string]int{"isl:nginxMemory": c.Nginx.MemoryMB, "isl:prometheusMemory": c.Prometheus.MemoryMB, "isl:grafanaMemory": c.Grafana.MemoryMB,
+		"isl:nginxExporterMemory": c.NginxExporter.MemoryMB} {
 		if mb < 32 {
 			bad(key, "at least 32Mi (got %dMi)", mb)
 		}

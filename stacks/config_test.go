@@ -146,6 +146,8 @@ func TestBadConfigRejected(t *testing.T) {
 		{"rollback image without tag", "pilot", "isl:image", "ghcr.io/olumi/isl", "isl:image: pin the image on pilot"},
 		{"alertmanager host port on pilot", "pilot", "isl:alertmanagerHostPort", "9093", "isl:alertmanagerHostPort: host ports are allowed on dev only"},
 		{"latest alertmanager on pilot", "pilot", "isl:alertmanagerImage", "prom/alertmanager:latest", "isl:alertmanagerImage: pin the image on pilot"},
+		{"untagged nginx exporter on staging", "staging", "isl:nginxExporterImage", "nginx/nginx-prometheus-exporter", "isl:nginxExporterImage: pin the image on staging"},
+		{"tiny nginx exporter", "pilot", "isl:nginxExporterMemory", "16Mi", "isl:nginxExporterMemory: at least 32Mi"},
 		{"bad alert e-mail", "staging", "isl:alertEmailTo", "oncall at example.com", "isl:alertEmailTo: bad e-mail address"},
 		{"e-mail without sender", "staging", "isl:alertEmailTo", "oncall@example.com", "isl:alertEmailFrom: a sender address is required"},
 		{"bad slack channel", "staging", "isl:alertSlackChannel", "#ISL Alerts", "isl:alertSlackChannel: a channel like #isl-alerts"},

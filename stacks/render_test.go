@@ -344,10 +344,33 @@ func TestPrometheusConfig(t *testing.T) {
 				if got := ScrapeTargets(conf); !reflect.DeepEqual(got, want) {
 					t.Errorf("scrape targets %v, want the nginx upstreams %v", got, want)
 				}
+				// The entry point is scraped through its exporter: in containers the nginx-exporter
+				// container, locally only when pilot-local runs one.
+				wantNginx := []string{"nginx-exporter:9113"}
+				if local {
+					wantNginx = nil
+				}
+				if got := jobTargets(t, conf, "nginx"); !reflect.DeepEqual(got, wantNginx) {
+					t.Errorf("nginx job targets %v, want %v", got, wantNginx)
+				}
 				cp := filepath.Join(dir, "prometheus.yml")
 				os.WriteFile(cp, conf, 0o644)
 				if out, err := run(t, promtool, "check", "config", cp); err != nil {
 					t.Fatalf("promtool check config: %v\n%s\n%s", err, out, conf)
+				}
+				if local { // with an exporter address, the job is rendered and still valid
+					p.NginxExporter = "127.0.0.1:9913"
+					conf, err := RenderPrometheus(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := jobTargets(t, conf, "nginx"); !reflect.DeepEqual(got, []string{"127.0.0.1:9913"}) {
+						t.Errorf("local nginx job targets %v", got)
+					}
+					os.WriteFile(cp, conf, 0o644)
+					if out, err := run(t, promtool, "check", "config", cp); err != nil {
+						t.Fatalf("promtool check config: %v\n%s\n%s", err, out, conf)
+					}
 				}
 				if !strings.Contains(strings.Join(b.PrometheusArgs, " "), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
 					t.Errorf("retention %s not in args %v", cfg.Prometheus.Retention, b.PrometheusArgs)
@@ -355,6 +378,31 @@ func TestPrometheusConfig(t *testing.T) {
 			})
 		}
 	}
+}
+
+// jobTargets returns the static targets of one scrape job of a rendered prometheus.yml (nil: no job).
+func jobTargets(t *testing.T, promYML []byte, job string) []string {
+	t.Helper()
+	var doc struct {
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(promYML, &doc); err != nil {
+		t.Fatalf("parse prometheus.yml: %v", err)
+	}
+	var out []string
+	for _, sc := range doc.ScrapeConfigs {
+		if sc.JobName == job {
+			for _, s := range sc.StaticConfigs {
+				out = append(out, s.Targets...)
+			}
+		}
+	}
+	return out
 }
 
 // writeRulesAndTests renders the alert rules with the 512 MiB limit and the 1h backup interval the

@@ -132,6 +132,9 @@ var settings = []setting{
 	{"isl:proxyReadTimeout", strInto(func(c *Config) *string { return &c.Nginx.ProxyReadTimeout }, durationRe, "a duration like 60s"), "read/send timeout to a replica"},
 	{"isl:nginxMemory", memInto(func(c *Config) *int { return &c.Nginx.MemoryMB }), "nginx container memory limit"},
 
+	{"isl:nginxExporterImage", strInto(func(c *Config) *string { return &c.NginxExporter.Image }, imageRe, "an image reference"), "nginx exporter image (reads nginx's private stub_status for Prometheus)"},
+	{"isl:nginxExporterMemory", memInto(func(c *Config) *int { return &c.NginxExporter.MemoryMB }), "nginx exporter container memory limit"},
+
 	{"isl:prometheusImage", strInto(func(c *Config) *string { return &c.Prometheus.Image }, imageRe, "an image reference"), "Prometheus image"},
 	{"isl:prometheusRetention", strInto(func(c *Config) *string { return &c.Prometheus.Retention }, retentionRe, "a duration like 15d"), "TSDB retention"},
 	{"isl:scrapeInterval", strInto(func(c *Config) *string { return &c.Prometheus.ScrapeInterval }, durationRe, "a duration like 15s"), "scrape and rule evaluation interval"},

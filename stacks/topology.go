@@ -232,9 +232,10 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		}
 		b.Alerts.BackupInterval = d
 	}
+	// The exporter reads nginx's stub_status listener: in containers it is the nginx-exporter
+	// container on the private network; locally, the address pilot-local runs it on (none: no job).
+	b.Prometheus.NginxExporter = net.JoinHostPort(NginxExporterAlias, strconv.Itoa(NginxExporterPort))
 	if pl.Local {
-		// Containers: the exporter container is not part of the Pulumi program yet (it needs an
-		// image); until it is, the nginx job is not rendered there rather than scraped as down.
 		b.Prometheus.NginxExporter = pl.NginxExporterAddr
 	}
 	if !pl.Local {

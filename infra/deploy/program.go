@@ -1,7 +1,7 @@
 // Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis, the
-// service image and replicas, nginx, Prometheus, Alertmanager, Grafana), all configured from the typed stack
-// config in github.com/olumi/isl/stacks, whose renderers also produce every file uploaded into the
-// containers.
+// service image and replicas, nginx and its exporter, Prometheus, Alertmanager, Grafana), all
+// configured from the typed stack config in github.com/olumi/isl/stacks, whose renderers also
+// produce every file uploaded into the containers.
 package deploy
 
 import (
@@ -187,9 +187,12 @@ func Program(opts Options) pulumi.RunFunc {
 			backends = append(backends, grafana)
 			ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
 		}
-		_, err = NewNginx(ctx, "nginx", NginxArgs{Config: cfg, Bundle: bundle, Network: network.Name, TLSCert: cert, TLSKey: key,
+		nginx, err := NewNginx(ctx, "nginx", NginxArgs{Config: cfg, Bundle: bundle, Network: network.Name, TLSCert: cert, TLSKey: key,
 			PrometheusPassword: secret(stacks.SecretPrometheusPassword), Replicas: backends})
 		if err != nil {
+			return err
+		}
+		if _, err := NewNginxExporter(ctx, "nginx-exporter", NginxExporterArgs{Config: cfg, Network: network.Name, Nginx: nginx}); err != nil {
 			return err
 		}
 

@@ -100,6 +100,7 @@ type Res struct {
 	// DeleteBeforeReplaceDefined: the option was set explicitly (true or false). The docker provider
 	// defaults containers to delete-first, so only an explicit false gives create-first.
 	DeleteBeforeReplaceDefined bool
+	Deps                       []string // URNs of the explicit dependsOn
 }
 
 func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -108,6 +109,7 @@ func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.DeleteBeforeReplace, r.Protect = rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
 		r.DeleteBeforeReplaceDefined = rpc.GetDeleteBeforeReplaceDefined()
+		r.Deps = rpc.GetDependencies()
 	}
 	c.Resources = append(c.Resources, r)
 	c.mu.Unlock()
@@ -277,8 +279,8 @@ func TestCommittedStacks(t *testing.T) {
 				counts[r.Type]++
 			}
 			want := map[string]int{
-				tContainer: n + 5, tImage: 1, tRemoteImage: 5, tNetwork: 1, tVolume: 4,
-				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
+				tContainer: n + 6, tImage: 1, tRemoteImage: 6, tNetwork: 1, tVolume: 4,
+				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypeNginxExporter: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
 			}
 			if !reflect.DeepEqual(counts, want) {
 				t.Errorf("inventory %v\nwant %v", counts, want)
@@ -429,6 +431,38 @@ func TestCommittedStacks(t *testing.T) {
 			}
 			if !slices.Contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
 				t.Errorf("retention not set: %v", strs(arr(prom.Inputs, "command")))
+			}
+
+			// The nginx exporter: reads nginx's private stub_status, is reached by its alias only
+			// (no host port on any tier), starts after nginx, and Prometheus scrapes it.
+			exp, ok := c.get(tContainer, "nginx-exporter")
+			if !ok {
+				t.Fatal("no nginx-exporter container")
+			}
+			if cmd := strs(arr(exp.Inputs, "command")); !slices.Contains(cmd, fmt.Sprintf("--nginx.scrape-uri=http://nginx:%d/stub_status", stacks.NginxMetricsPort)) {
+				t.Errorf("nginx-exporter command %v does not scrape nginx's stub_status", cmd)
+			}
+			if !strings.Contains(conf, fmt.Sprintf("listen 0.0.0.0:%d", stacks.NginxMetricsPort)) {
+				t.Errorf("nginx.conf has no stub_status listener on %d for the exporter", stacks.NginxMetricsPort)
+			}
+			if nets := arr(exp.Inputs, "networksAdvanced"); len(nets) != 1 || !slices.Contains(strs(arr(obj(nets[0]), "aliases")), stacks.NginxExporterAlias) {
+				t.Errorf("nginx-exporter network alias %v", nets)
+			}
+			if p := arr(exp.Inputs, "ports"); len(p) != 0 {
+				t.Errorf("nginx-exporter publishes host ports %v", p)
+			}
+			if hc := strings.Join(strs(arr(obj(exp.Inputs["healthcheck"]), "tests")), " "); !strings.Contains(hc, fmt.Sprintf("http://127.0.0.1:%d/metrics", stacks.NginxExporterPort)) {
+				t.Errorf("nginx-exporter healthcheck %q does not probe its /metrics", hc)
+			}
+			if !slices.ContainsFunc(exp.Deps, func(u string) bool { return strings.HasSuffix(u, "::nginx") }) {
+				t.Errorf("nginx-exporter does not depend on nginx: %v", exp.Deps)
+			}
+			if img := cfg.NginxExporter.Image; tier != stacks.Dev && !stacks.PinnedImage(img) {
+				t.Errorf("nginx exporter image %q is not pinned on %s", img, tier)
+			}
+			promConf := pu[stacks.PrometheusConfPath].Content
+			if !strings.Contains(promConf, "- job_name: nginx") || !strings.Contains(promConf, fmt.Sprintf("targets: [%q]", fmt.Sprintf("%s:%d", stacks.NginxExporterAlias, stacks.NginxExporterPort))) {
+				t.Errorf("prometheus does not scrape the nginx exporter:\n%s", promConf)
 			}
 
 			// Grafana: admin password secret, dashboards provisioned.

@@ -50,7 +50,8 @@ func TestRollbackToLocalImageTag(t *testing.T) {
 func TestThirdPartyImagesByID(t *testing.T) {
 	config, secretKeys := stackConfig(t, "pilot", true)
 	local := map[string]bool{config["isl:redisImage"]: true, config["isl:nginxImage"]: true,
-		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true, config["isl:alertmanagerImage"]: true}
+		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true, config["isl:alertmanagerImage"]: true,
+		config["isl:nginxExporterImage"]: true}
 	c, err := runProgramWith(t, "pilot", config, secretKeys,
 		Options{Strictness: stacks.Deploy, Root: testRoot(t), ImageTag: "c-test"}, local)
 	if err != nil {

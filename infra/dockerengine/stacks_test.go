@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,6 +355,12 @@ func (d *deployment) redisLocked(t *testing.T) {
 	}
 }
 
+type activeTarget struct {
+	ScrapeURL string `json:"scrapeUrl"`
+	Health    string `json:"health"`
+	LastError string `json:"lastError"`
+}
+
 // targetsUp asks Prometheus's API, on the private network (from the nginx container), until every
 // target is up.
 func (d *deployment) targetsUp(t *testing.T) {
@@ -363,11 +370,7 @@ func (d *deployment) targetsUp(t *testing.T) {
 		out, code := d.exec(t, "nginx", nil, "wget", "-q", "-O", "-", url)
 		var resp struct {
 			Data struct {
-				ActiveTargets []struct {
-					ScrapeURL string `json:"scrapeUrl"`
-					Health    string `json:"health"`
-					LastError string `json:"lastError"`
-				} `json:"activeTargets"`
+				ActiveTargets []activeTarget `json:"activeTargets"`
 			} `json:"data"`
 		}
 		var down []string
@@ -379,9 +382,18 @@ func (d *deployment) targetsUp(t *testing.T) {
 				down = append(down, tg.ScrapeURL+" "+tg.Health+" "+tg.LastError)
 			}
 		}
-		// Every replica slot and Prometheus itself are targets.
-		if len(down) == 0 && len(resp.Data.ActiveTargets) >= d.cfg.Service.Replicas+1 {
+		// Every replica slot, the nginx exporter (the entry point's job) and Prometheus itself are targets.
+		exporter := fmt.Sprintf("http://%s:%d/metrics", stacks.NginxExporterAlias, stacks.NginxExporterPort)
+		if !slices.ContainsFunc(resp.Data.ActiveTargets, func(tg activeTarget) bool { return tg.ScrapeURL == exporter }) {
+			down = append(down, exporter+" not a target")
+		}
+		if len(down) == 0 && len(resp.Data.ActiveTargets) >= d.cfg.Service.Replicas+2 {
 			t.Logf("%d targets up", len(resp.Data.ActiveTargets))
+			// Up means the exporter answered; nginx_up 1 means it also read nginx's stub_status
+			// (which nginx allows only from the admin networks).
+			if m, code := d.exec(t, "nginx", nil, "wget", "-q", "-O", "-", exporter); code != 0 || !strings.Contains(m, "\nnginx_up 1\n") {
+				t.Errorf("nginx exporter does not read stub_status (wget exit %d):\n%.2000s", code, m)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
