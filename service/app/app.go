@@ -32,20 +32,31 @@ type App struct {
 	handler http.Handler
 }
 
-// New builds the app: Redis when REDIS_HOST is set (R9: with its password), else the embedded
+// New builds the app: Redis when REDIS_HOST or REDIS_SENTINELS is set (R9: with its password), else the embedded
 // in-memory store. It does not connect yet; a Redis that is down makes the app degraded, not dead.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
 	kind := "memory"
 	connected := func() bool { return true }
-	if addr := cfg.RedisAddr(); addr != "" {
+	var replication func() isl.Replication
+	if cfg.UseRedis() {
 		kind = "redis"
 		redis.SetLibraryLogger(log)
+		repl := metrics.NewReplication(a.metrics.Registry)
 		a.redis = redis.New(redis.Options{
-			Addr:     addr,
-			Password: cfg.RedisPassword,
-			DB:       cfg.RedisDB,
-			Logger:   log,
+			Addr:             cfg.RedisAddr(),
+			Password:         cfg.RedisPassword,
+			DB:               cfg.RedisDB,
+			SentinelAddrs:    cfg.RedisSentinels,
+			MasterName:       cfg.RedisMasterName,
+			SentinelPassword: cfg.RedisSentinelPassword,
+			WaitReplicas:     cfg.RedisWaitReplicas,
+			WaitTimeout:      cfg.RedisWaitTimeout,
+			OnReplication: func(prev, cur isl.Replication) {
+				repl.Observe(prev.Primary, cur.Primary, cur.ReplicasOnline, cur.LagBytes)
+			},
+			OnNotReplicated: repl.NotReplicated.Inc,
+			Logger:          log,
 			OnState: func(up bool) {
 				if up {
 					a.metrics.RedisConnected.Set(1)
@@ -57,6 +68,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		})
 		a.store = a.redis
 		connected = a.redis.Connected
+		replication = a.redis.Replication
 	} else {
 		a.mem = memory.New(memory.Options{})
 		a.store = a.mem
@@ -64,6 +76,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
+		StoreReplication: replication,
 	})
 	return a, nil
 }

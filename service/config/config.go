@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +35,14 @@ type Config struct {
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
 	TrustProxy                bool          // TRUST_PROXY: take the client IP from X-Real-IP/X-Forwarded-For
 	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
+
+	// Sentinel (Redis primary + replica with automatic failover). When RedisSentinels is set the
+	// service finds the primary through the Sentinels instead of REDIS_HOST/REDIS_PORT.
+	RedisSentinels        []string      // REDIS_SENTINELS: host:port,… of the Sentinels
+	RedisMasterName       string        // REDIS_MASTER_NAME: the name the Sentinels monitor
+	RedisSentinelPassword string        // REDIS_SENTINEL_PASSWORD: the Sentinels' requirepass (empty = none)
+	RedisWaitReplicas     int           // REDIS_WAIT_REPLICAS: replicas that must confirm each write (default 1 with Sentinels, else 0)
+	RedisWaitTimeout      time.Duration // REDIS_WAIT_TIMEOUT_MS: how long a write waits for them before answering 503
 }
 
 // Keys lists every key the service reads, for .env.example and the diagnose command.
@@ -41,7 +50,8 @@ var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
 	"REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
 	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUST_PROXY",
-	"MAX_CONCURRENT_COMPUTATIONS",
+	"MAX_CONCURRENT_COMPUTATIONS", "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_PASSWORD",
+	"REDIS_WAIT_REPLICAS", "REDIS_WAIT_TIMEOUT_MS",
 }
 
 // MaxMonteCarloCap is R1's ceiling on samples per request, whatever the configuration says.
@@ -124,6 +134,27 @@ func FromLookup(look Lookup) (Config, error) {
 		TrustProxy:                boolean("TRUST_PROXY", false),
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
 	}
+	for _, a := range strings.Split(str("REDIS_SENTINELS", ""), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if h, p, err := net.SplitHostPort(a); err != nil || h == "" || p == "" {
+			errs = append(errs, fmt.Errorf("REDIS_SENTINELS: %q is not host:port", a))
+			continue
+		}
+		c.RedisSentinels = append(c.RedisSentinels, a)
+	}
+	c.RedisMasterName = str("REDIS_MASTER_NAME", "")
+	c.RedisSentinelPassword = str("REDIS_SENTINEL_PASSWORD", "")
+	waitDefault := 0
+	if len(c.RedisSentinels) > 0 {
+		waitDefault = 1
+		if c.RedisMasterName == "" {
+			errs = append(errs, errors.New("REDIS_SENTINELS is set: REDIS_MASTER_NAME must name the monitored primary"))
+		}
+	}
+	c.RedisWaitReplicas = num("REDIS_WAIT_REPLICAS", waitDefault, 0, 10)
+	c.RedisWaitTimeout = time.Duration(num("REDIS_WAIT_TIMEOUT_MS", 500, 1, 60000)) * time.Millisecond
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
@@ -149,8 +180,8 @@ func FromLookup(look Lookup) (Config, error) {
 		if len(c.APIKeys) == 0 {
 			errs = append(errs, errors.New("ENV=production requires at least one key in API_KEYS"))
 		}
-		if c.RedisHost == "" {
-			errs = append(errs, errors.New("ENV=production requires REDIS_HOST (the in-memory store is per process)"))
+		if c.RedisHost == "" && len(c.RedisSentinels) == 0 {
+			errs = append(errs, errors.New("ENV=production requires REDIS_HOST or REDIS_SENTINELS (the in-memory store is per process)"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -165,9 +196,12 @@ func (c Config) Production() bool { return c.Env == "production" || c.Env == "pr
 // Addr is the listen address.
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 
-// RedisAddr is host:port of Redis, empty when Redis is not configured.
+// UseRedis reports whether the service keeps its state in Redis (directly or through Sentinel).
+func (c Config) UseRedis() bool { return c.RedisHost != "" || len(c.RedisSentinels) > 0 }
+
+// RedisAddr is host:port of Redis, empty when Redis is not configured or is found through Sentinel.
 func (c Config) RedisAddr() string {
-	if c.RedisHost == "" {
+	if c.RedisHost == "" || len(c.RedisSentinels) > 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d", c.RedisHost, c.RedisPort)

@@ -12,6 +12,15 @@ type healthDependency struct {
 	Status    string   `json:"status"` // connected | disconnected
 	Backend   string   `json:"backend"`
 	LatencyMS *float64 `json:"latency_ms"`
+	// Replication is present when Redis runs with replicas behind Sentinel (or reports any).
+	Replication *healthReplication `json:"replication,omitempty"`
+}
+
+type healthReplication struct {
+	Primary         string `json:"primary"`
+	Role            string `json:"role"`
+	ReplicasOnline  int    `json:"replicas_online"`
+	ReplicaLagBytes int64  `json:"replica_lag_bytes"`
 }
 
 type healthResponse struct {
@@ -35,6 +44,11 @@ func (s *server) handleHealth() http.HandlerFunc {
 			dep.LatencyMS = &ms
 			if err != nil {
 				dep.Status = "disconnected"
+			}
+		}
+		if s.repl != nil {
+			if r := s.repl(); r.Known {
+				dep.Replication = &healthReplication{Primary: r.Primary, Role: r.Role, ReplicasOnline: r.ReplicasOnline, ReplicaLagBytes: r.LagBytes}
 			}
 		}
 		status := "healthy"

@@ -26,6 +26,8 @@ type Deps struct {
 	StoreKind string
 	// StoreConnected reports the store's last known reachability (the Redis health loop's view).
 	StoreConnected func() bool
+	// StoreReplication reports the Redis topology (primary, online replicas, lag); nil without one.
+	StoreReplication func() isl.Replication
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 }
@@ -37,13 +39,14 @@ type server struct {
 	store   isl.Store
 	kind    string
 	up      func() bool
+	repl    func() isl.Replication
 	now     func() time.Time
 	slots   chan struct{}
 }
 
 // NewServer returns the whole HTTP API as one handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, now: d.Now}
+	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, repl: d.StoreReplication, now: d.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
