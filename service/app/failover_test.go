@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/internal/redistest"
 	"github.com/olumi/isl/service/internal/storekey"
 )
@@ -242,6 +244,15 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 			t.Fatalf("replication metrics not updated:\n%s", grep(m, "isl_redis_"))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	var out strings.Builder
+	diagnose.Print(&out, diagnose.Run(context.Background(), diagnose.Options{URL: base, Lookup: func(k string) (string, bool) {
+		v, ok := map[string]string{"REDIS_SENTINELS": strings.Join(ha.SentinelAddrs(), ","), "REDIS_MASTER_NAME": redistest.MasterName,
+			"REDIS_PASSWORD": ha.Password, "REDIS_SENTINEL_PASSWORD": ha.Password}[k]
+		return v, ok
+	}}))
+	if !strings.Contains(out.String(), "primary "+newPrimary+" named by 3 of 3 Sentinels") || !strings.Contains(out.String(), "role master, 1 replica(s) online") {
+		t.Errorf("diagnose does not report the primary and its replica:\n%s", out.String())
 	}
 	_, h, _ := get(base + "/health")
 	if !strings.Contains(h, `"primary":"`+newPrimary+`"`) || !strings.Contains(h, `"replicas_online":1`) {

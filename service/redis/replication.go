@@ -54,7 +54,7 @@ func (s *Store) write(ctx context.Context, fn func(c goredis.Cmdable) error) err
 	}
 	info, err := conn.Info(ctx, "replication").Result()
 	if err == nil {
-		if r := parseReplication(info); r.ReplicasOnline == 0 {
+		if r := ParseReplication(info); r.ReplicasOnline == 0 {
 			s.setAlone(true)
 			return nil
 		}
@@ -101,7 +101,7 @@ func (s *Store) refreshReplication(ctx context.Context) {
 	}
 	info, err := s.rdb.Info(ctx, "replication").Result()
 	if err == nil {
-		p := parseReplication(info)
+		p := ParseReplication(info)
 		r.Role, r.ReplicasOnline, r.LagBytes, r.Known = p.Role, p.ReplicasOnline, p.LagBytes, true
 		s.setAlone(p.Role == "master" && p.ReplicasOnline == 0)
 	}
@@ -140,8 +140,8 @@ func (s *Store) primaryFromSentinels(ctx context.Context) (string, error) {
 	return "", errors.Join(errs...)
 }
 
-// parseReplication reads INFO replication: role, online replicas and the lag of the slowest one.
-func parseReplication(info string) Replication {
+// ParseReplication reads INFO replication: role, online replicas and the lag of the slowest one.
+func ParseReplication(info string) Replication {
 	var r Replication
 	var offset int64
 	lowest := int64(-1)
