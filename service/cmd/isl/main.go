@@ -3,6 +3,8 @@
 //	isl               serve (configuration from the environment and ./.env)
 //	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
 //	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
+//	isl backup        take a checked Redis backup (--every D: keep taking them, serving /metrics)
+//	isl restore       restore a backup's RDB file into the running primary
 //	isl version       print the version
 package main
 
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/service/app"
+	"github.com/olumi/isl/service/backup"
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/isl"
@@ -33,10 +36,12 @@ func main() {
 		os.Exit(healthcheck())
 	case "diagnose":
 		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
+	case "backup", "restore":
+		os.Exit(backupCmd(cmd, os.Args[2:]))
 	case "version", "--version":
 		fmt.Println(isl.Version)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|version]\n")
+		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|backup|restore|version]\n")
 		os.Exit(2)
 	}
 }
@@ -75,4 +80,18 @@ func healthcheck() int {
 		return 1
 	}
 	return 0
+}
+
+func backupCmd(cmd string, args []string) int {
+	look, err := backup.EnvLookup(".env")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "isl %s: %v\n", cmd, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cmd == "restore" {
+		return backup.RestoreMain(ctx, args, look, os.Stdout, os.Stderr)
+	}
+	return backup.Main(ctx, args, look, os.Stdout, os.Stderr)
 }

@@ -63,16 +63,7 @@ func StartHA(t testing.TB, downAfter time.Duration) *HA {
 	dir := t.TempDir()
 	ports := freePorts(t, 5)
 	node := func(name string, port int, replicaOf int) *Proc {
-		d := filepath.Join(dir, name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nrequirepass %s\nmasterauth %s\ndir %s\nappendonly yes\nappendfsync everysec\nsave \"\"\n"+
-			"daemonize no\nloglevel notice\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\n", port, h.Password, h.Password, d)
-		if replicaOf != 0 {
-			conf += fmt.Sprintf("replicaof 127.0.0.1 %d\n", replicaOf)
-		}
-		return h.proc(bin, name, port, filepath.Join(d, "redis.conf"), conf)
+		return h.proc(bin, name, port, nodeConf(t, dir, name, port, h.Password, replicaOf))
 	}
 	h.Nodes = []*Proc{node("primary", ports[0], 0), node("replica", ports[1], ports[0])}
 	for i := 0; i < 3; i++ {
@@ -86,7 +77,10 @@ func StartHA(t testing.TB, downAfter time.Duration) *HA {
 			"sentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 1\n",
 			ports[2+i], d, h.Password, h.Password, MasterName, ports[0], MasterName, h.Password, MasterName, downAfter.Milliseconds(),
 			MasterName, MasterName)
-		p := h.proc(bin, name, ports[2+i], filepath.Join(d, "sentinel.conf"), conf, "--sentinel")
+		if err := os.WriteFile(filepath.Join(d, "sentinel.conf"), []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p := h.proc(bin, name, ports[2+i], filepath.Join(d, "sentinel.conf"), "--sentinel")
 		h.Sentinels = append(h.Sentinels, p)
 	}
 	for _, p := range append(append([]*Proc{}, h.Nodes...), h.Sentinels...) {
@@ -116,12 +110,50 @@ func StartHA(t testing.TB, downAfter time.Duration) *HA {
 	return h
 }
 
-func (h *HA) proc(bin, name string, port int, conf, content string, args ...string) *Proc {
-	if err := os.WriteFile(conf, []byte(content), 0o600); err != nil {
-		h.t.Fatal(err)
-	}
+func (h *HA) proc(bin, name string, port int, conf string, args ...string) *Proc {
 	return &Proc{Name: name, Port: port, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Conf: conf,
 		t: h.t, bin: bin, out: &syncBuffer{}, args: args}
+}
+
+// nodeConf writes the configuration file of one Redis node (AOF on, RDB only on demand) into
+// dir/name and returns its path; the node's data directory is the file's directory.
+func nodeConf(t testing.TB, dir, name string, port int, password string, replicaOf int) string {
+	d := filepath.Join(dir, name)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nrequirepass %s\nmasterauth %s\ndir %s\nappendonly yes\nappendfsync everysec\nsave \"\"\n"+
+		"daemonize no\nloglevel notice\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\n", port, password, password, d)
+	if replicaOf != 0 {
+		conf += fmt.Sprintf("replicaof 127.0.0.1 %d\n", replicaOf)
+	}
+	p := filepath.Join(d, "redis.conf")
+	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// StartPersistent starts one password-protected Redis with AOF on (RDB snapshots on demand) and
+// returns it with its password; its data directory is filepath.Dir(p.Conf).
+func StartPersistent(t testing.TB) (*Proc, string) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redistest: redis-server not on PATH (required when CI=true): %v", err)
+		}
+		t.Skipf("redistest: redis-server not on PATH: %v", err)
+	}
+	pw := randomHex(t, 12)
+	port := freePorts(t, 1)[0]
+	h := &HA{t: t}
+	p := h.proc(bin, "redis", port, nodeConf(t, t.TempDir(), "redis", port, pw, 0))
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p, pw
 }
 
 // SentinelAddrs lists the Sentinels' addresses (REDIS_SENTINELS).
