@@ -56,6 +56,8 @@ type Config struct {
 	Nginx      NginxConfig
 	Prometheus PrometheusConfig
 	Grafana    GrafanaConfig
+	RedisHA    RedisHAConfig
+	Backup     BackupConfig
 
 	// ProtectData marks the data volumes (Redis, Prometheus, Grafana) protected in Pulumi.
 	ProtectData bool
@@ -360,6 +362,7 @@ func (c Config) Validate(mode Strictness) error {
 			}
 		}
 	}
+	c.validateHA(bad)
 	sortErrs(errs)
 	return errors.Join(errs...)
 }

@@ -80,6 +80,7 @@ type PrometheusParams struct {
 	Targets            []string // ISL replica addresses
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
+	BackupTargets      []string // the backup runner's /metrics, scraped as job isl-backup; empty = none
 }
 
 // AlertParams is everything the alert rules depend on.
@@ -266,6 +267,11 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 	}
 	for _, t := range p.Targets {
 		if err := checkHostPort("target", t); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
+	}
+	for _, t := range p.BackupTargets {
+		if err := checkHostPort("backup target", t); err != nil {
 			return nil, fmt.Errorf("render prometheus.yml: %w", err)
 		}
 	}

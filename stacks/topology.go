@@ -57,6 +57,11 @@ type Placement struct {
 	TLSKeyFile     string   // local only: key path (default isl:tlsKeyFile)
 	RedisPort      int      // local only: Redis port (0 = 6379)
 	PrometheusAddr string   // local only: Prometheus listen address (default 127.0.0.1:9090)
+	// local only, with isl:redisHA: the replica's and the three Sentinels' ports
+	RedisReplicaPort int
+	SentinelPorts    []int
+	// local only, with isl:backupInterval: the backup runner's /metrics address
+	BackupMetricsAddr string
 }
 
 // Bundle is the resolved parameters of every rendered file of one stack and placement.
@@ -69,7 +74,9 @@ type Bundle struct {
 	Prometheus     PrometheusParams
 	PrometheusArgs []string
 	Alerts         AlertParams
-	Grafana        GrafanaParams // containers only
+	Grafana        GrafanaParams  // containers only
+	RedisHA        *RedisHAParams // nil = a single Redis (dev, or staging without isl:redisHA)
+	Backup         *BackupParams  // nil = no scheduled backups (isl:backupInterval 0)
 }
 
 // NonIdempotentPaths are the routes that change stored state in a way a second delivery would
@@ -191,6 +198,10 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
 		"--web.enable-lifecycle",
 	}
+	if err := localHADefaults(&b.Placement, redisPort); err != nil {
+		return b, err
+	}
+	buildHA(&b)
 	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
@@ -237,6 +248,11 @@ func (b Bundle) Files(redisPassword string) ([]File, error) {
 		return nil, err
 	}
 	add("redis.conf", RedisConfPath, redis, true, "0600")
+	ha, err := b.HAFiles(redisPassword)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ha...)
 	prom, err := RenderPrometheus(b.Prometheus)
 	if err != nil {
 		return nil, err
