@@ -60,7 +60,7 @@ func init() {
 			"Redis primary + replica with three Sentinels (quorum 2) and automatic failover"},
 		setting{"isl:sentinelDownAfterMs", all("5000"), intInto(func(c *Config) *int { return &c.RedisHA.DownAfterMS }),
 			"Sentinel down-after-milliseconds: silence of the primary before a failover starts"},
-		setting{"isl:sentinelFailoverTimeoutMs", all("60000"), intInto(func(c *Config) *int { return &c.RedisHA.FailoverTimeoutMS }),
+		setting{"isl:sentinelFailoverMs", all("60000"), intInto(func(c *Config) *int { return &c.RedisHA.FailoverTimeoutMS }),
 			"Sentinel failover-timeout"},
 		setting{"isl:redisWaitTimeoutMs", all("500"), intInto(func(c *Config) *int { return &c.RedisHA.WaitTimeoutMS }),
 			"with isl:redisHA: how long a write waits for the replica's confirmation before answering 503 retryable"},
@@ -84,7 +84,7 @@ func (c Config) validateHA(bad func(key, format string, a ...any)) {
 		bad("isl:sentinelDownAfterMs", "between 100 and 600000 (got %d)", h.DownAfterMS)
 	}
 	if h.FailoverTimeoutMS < 2*h.DownAfterMS {
-		bad("isl:sentinelFailoverTimeoutMs", "at least twice isl:sentinelDownAfterMs (got %d)", h.FailoverTimeoutMS)
+		bad("isl:sentinelFailoverMs", "at least twice isl:sentinelDownAfterMs (got %d)", h.FailoverTimeoutMS)
 	}
 	if h.WaitTimeoutMS < 1 || h.WaitTimeoutMS > 60000 {
 		bad("isl:redisWaitTimeoutMs", "between 1 and 60000 (got %d)", h.WaitTimeoutMS)

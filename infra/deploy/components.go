@@ -115,6 +115,7 @@ type Redis struct {
 	pulumi.ResourceState
 	Container *docker.Container
 	Host      pulumi.StringOutput
+	Volume    pulumi.StringOutput // the data volume (the backup runner mounts it read-only)
 }
 
 // NewRedis declares Redis. It is replaced delete-first (one writer per AOF), so the service sees a
@@ -170,6 +171,7 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 	}
 	comp.Container = c
 	comp.Host = pulumi.String(stacks.RedisAlias).ToStringOutput()
+	comp.Volume = vol.Name
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"container": c.Name, "host": comp.Host, "volume": vol.Name})
 }
 
@@ -199,6 +201,10 @@ type ServiceArgs struct {
 	Network  pulumi.StringInput
 	Secrets  ServiceSecrets
 	ImageTag string // content tag of the build inputs
+	// RedisEnv is the Redis part of the environment (stacks.Bundle.ServiceRedisEnv: the Redis host,
+	// or the Sentinels); Sentinel adds REDIS_SENTINEL_PASSWORD (the Redis password) as a secret.
+	RedisEnv []string
+	Sentinel bool
 }
 
 // Service is the ISL image and its N replicas.
@@ -269,9 +275,6 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		pulumi.String("API_V1_PREFIX=" + s.APIPrefix),
 		pulumi.String("HOST=0.0.0.0"),
 		pulumi.String("PORT=" + strconv.Itoa(s.Port)),
-		pulumi.String("REDIS_HOST=" + stacks.RedisAlias),
-		pulumi.String("REDIS_PORT=" + strconv.Itoa(stacks.RedisPort)),
-		pulumi.String("REDIS_DB=0"),
 		pulumi.String("RATE_LIMIT_PER_MINUTE=" + strconv.Itoa(s.RateLimitPerMinute)),
 		pulumi.String("MAX_MONTE_CARLO_ITERATIONS=" + strconv.Itoa(s.MaxMonteCarlo)),
 		pulumi.String("ENABLE_MONITORING=" + strconv.FormatBool(s.EnableMonitoring)),
@@ -284,6 +287,12 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		pulumi.Sprintf("REDIS_PASSWORD=%s", args.Secrets.RedisPassword),
 		pulumi.Sprintf("SECRET_KEY=%s", args.Secrets.SecretKey),
 		pulumi.Sprintf("API_KEYS=%s", args.Secrets.APIKeys),
+	}
+	for _, kv := range args.RedisEnv {
+		env = append(env, pulumi.String(kv))
+	}
+	if args.Sentinel {
+		env = append(env, pulumi.Sprintf("REDIS_SENTINEL_PASSWORD=%s", args.Secrets.RedisPassword))
 	}
 	var names pulumi.StringArray
 	for i, slot := range cfg.ReplicaSlots() {

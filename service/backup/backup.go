@@ -412,6 +412,12 @@ func copyDir(src, dst string) error {
 // (isl_backup_failures_total), never fatal: the next interval tries again.
 func Run(ctx context.Context, o Options, every time.Duration) {
 	o.defaults()
+	// A runner stopped mid-backup leaves its temporary copies: they never count, remove them.
+	if tmp, err := filepath.Glob(filepath.Join(o.Dest, "*.tmp")); err == nil {
+		for _, p := range tmp {
+			_ = os.RemoveAll(p)
+		}
+	}
 	if o.Metrics != nil {
 		o.Metrics.RunnerUp.Set(1)
 		if bs, err := List(o.Dest); err == nil && len(bs) > 0 {
