@@ -135,7 +135,7 @@ func TestNginxConfig(t *testing.T) {
 				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
-				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;",
+				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
 				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
 			if strings.Contains(text, "location = /api/v1/preferences/update") || strings.Count(text, "proxy_next_upstream ") != 1 {
 				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")

@@ -332,9 +332,25 @@ func check(ctx context.Context, bin, file, okText string) error {
 		return fmt.Errorf("run %s: %w", bin, err)
 	}
 	if err != nil || !strings.Contains(text, okText) {
-		return fmt.Errorf("%w: %s: %s says: %s", ErrCorrupt, filepath.Base(file), filepath.Base(bin), lastLines(text, 4))
+		return fmt.Errorf("%w: %s: %s says: %s", ErrCorrupt, filepath.Base(file), filepath.Base(bin), verdict(text))
 	}
 	return nil
+}
+
+// verdict is the part of a redis-check-* report that says what is wrong: the lines after its
+// "ERROR DETECTED" marker, or else its last lines.
+func verdict(report string) string {
+	lines := strings.Split(report, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "ERROR DETECTED") && i+1 < len(lines) {
+			rest := lines[i+1:]
+			if len(rest) > 2 {
+				rest = rest[:2]
+			}
+			return strings.Join(rest, " | ")
+		}
+	}
+	return lastLines(report, 3)
 }
 
 func lastLines(s string, n int) string {

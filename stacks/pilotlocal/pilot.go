@@ -74,58 +74,20 @@ func secret(n int) (string, error) {
 // Up renders the stack for loopback, starts every process and waits until each is ready. On any
 // failure it stops what it started. The returned state is also saved to <dir>/state.json.
 func Up(ctx context.Context, o Options) (*State, error) {
-	if err := o.defaults(); err != nil {
+	if err := prepare(&o); err != nil {
 		return nil, err
 	}
-	if old, err := Load(o.Dir); err == nil {
-		for _, c := range old.Components {
-			if alive(c) {
-				return nil, fmt.Errorf("pilot-local already runs in %s (%s pid %d): run `pilot-local down` first", o.Dir, c.Name, c.PID)
-			}
-		}
-	}
-	for _, bin := range []string{"redis-server", "nginx", "prometheus"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus): %w", bin, err)
-		}
-	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
-		return nil, err
-	}
-	// nginx workers run as an unprivileged user when the master is root: they must reach the temp dirs.
-	_ = os.Chmod(o.Dir, 0o755)
-
-	sf, err := stacks.ReadStackFile(o.Root, o.Stack)
+	cfg, err := loadStack(o)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := stacks.Load(o.Stack, sf)
-	if err != nil {
-		return nil, fmt.Errorf("load stack %s: %w", o.Stack, err)
-	}
-	if err := cfg.Validate(stacks.Structural); err != nil {
-		return nil, fmt.Errorf("stack %s is invalid:\n%w", o.Stack, err)
-	}
-	n := cfg.Service.Replicas
-	ports, err := freePorts(n+4, o.BasePort)
+	pl, err := allocate(cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	httpPort, httpsPort, redisPort, promPort := ports[0], ports[1], ports[2], ports[3]
-	var upstreams []string
-	for i := 0; i < n; i++ {
-		upstreams = append(upstreams, net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[4+i])))
-	}
-	pl := stacks.Placement{Local: true, Dir: o.Dir, Upstreams: upstreams, HTTPPort: httpPort, HTTPSPort: httpsPort,
-		RedisPort: redisPort, PrometheusAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(promPort))}
-	tlsOn := cfg.Nginx.TLS
-	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: tlsOn}
-	if tlsOn {
-		cert, key := filepath.Join(o.Dir, "tls", "cert.pem"), filepath.Join(o.Dir, "tls", "key.pem")
-		if err := selfSigned(cert, key); err != nil {
-			return nil, fmt.Errorf("self-signed certificate: %w", err)
-		}
-		pl.TLSCertFile, pl.TLSKeyFile, st.CACert = cert, key, cert
+	st := &State{Stack: cfg.Stack, Tier: string(cfg.Tier), Dir: o.Dir, TLS: cfg.Nginx.TLS}
+	if err := localTLS(st, &pl); err != nil {
+		return nil, err
 	}
 	b, err := stacks.Build(cfg, pl)
 	if err != nil {
@@ -133,13 +95,105 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	// Local runs want alerts and dashboards to react in seconds, not in the production interval.
 	b.Prometheus.ScrapeInterval, b.Prometheus.EvaluationInterval = o.ScrapeInterval, o.ScrapeInterval
-
-	if st.RedisPassword, err = secret(16); err != nil {
+	if err := writeFiles(b, st); err != nil {
 		return nil, err
+	}
+	if err := islBinary(ctx, o, st); err != nil {
+		return nil, err
+	}
+	if err := declare(b, o, st); err != nil {
+		return nil, err
+	}
+	return st, startAll(ctx, st, o)
+}
+
+// prepare fills the defaults and refuses to start twice or without the programs.
+func prepare(o *Options) error {
+	if err := o.defaults(); err != nil {
+		return err
+	}
+	if old, err := Load(o.Dir); err == nil {
+		for _, c := range old.Components {
+			if alive(c) {
+				return fmt.Errorf("pilot-local already runs in %s (%s pid %d): run `pilot-local down` first", o.Dir, c.Name, c.PID)
+			}
+		}
+	}
+	for _, bin := range []string{"redis-server", "nginx", "prometheus"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus): %w", bin, err)
+		}
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return err
+	}
+	// nginx workers run as an unprivileged user when the master is root: they must reach the temp dirs.
+	return os.Chmod(o.Dir, 0o755)
+}
+
+// loadStack reads and validates the stack file.
+func loadStack(o Options) (stacks.Config, error) {
+	sf, err := stacks.ReadStackFile(o.Root, o.Stack)
+	if err != nil {
+		return stacks.Config{}, err
+	}
+	cfg, err := stacks.Load(o.Stack, sf)
+	if err != nil {
+		return cfg, fmt.Errorf("load stack %s: %w", o.Stack, err)
+	}
+	if err := cfg.Validate(stacks.Structural); err != nil {
+		return cfg, fmt.Errorf("stack %s is invalid:\n%w", o.Stack, err)
+	}
+	if cfg.Backup.Every() > 0 {
+		for _, bin := range []string{"redis-check-rdb", "redis-check-aof"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				return cfg, fmt.Errorf("%s is not installed (apt-get install redis-tools): %w", bin, err)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// allocate picks the loopback ports of every process.
+func allocate(cfg stacks.Config, o Options) (stacks.Placement, error) {
+	n := cfg.Service.Replicas
+	ports, err := freePorts(n+4+4+1, o.BasePort) // entry, Redis, Prometheus; replicas; replica + Sentinels; backup
+	if err != nil {
+		return stacks.Placement{}, err
+	}
+	pl := stacks.Placement{Local: true, Dir: o.Dir, HTTPPort: ports[0], HTTPSPort: ports[1], RedisPort: ports[2],
+		PrometheusAddr: loopback(ports[3]), RedisReplicaPort: ports[4+n], SentinelPorts: ports[5+n : 8+n],
+		BackupMetricsAddr: loopback(ports[8+n])}
+	for i := 0; i < n; i++ {
+		pl.Upstreams = append(pl.Upstreams, loopback(ports[4+i]))
+	}
+	return pl, nil
+}
+
+func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// localTLS makes the self-signed certificate when the tier serves TLS.
+func localTLS(st *State, pl *stacks.Placement) error {
+	if !st.TLS {
+		return nil
+	}
+	cert, key := filepath.Join(st.Dir, "tls", "cert.pem"), filepath.Join(st.Dir, "tls", "key.pem")
+	if err := selfSigned(cert, key); err != nil {
+		return fmt.Errorf("self-signed certificate: %w", err)
+	}
+	pl.TLSCertFile, pl.TLSKeyFile, st.CACert = cert, key, cert
+	return nil
+}
+
+// writeFiles generates the Redis password, writes every rendered file and the data directories.
+func writeFiles(b stacks.Bundle, st *State) error {
+	var err error
+	if st.RedisPassword, err = secret(16); err != nil {
+		return err
 	}
 	files, err := b.Files(st.RedisPassword)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, f := range files {
 		mode := os.FileMode(0o644)
@@ -147,55 +201,102 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			mode = 0o600
 		}
 		if err := os.WriteFile(f.Path, f.Content, mode); err != nil {
-			return nil, err
+			return err
 		}
 		st.Files = append(st.Files, f.Path)
 	}
-	for _, d := range []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(o.Dir, "prometheus-data"), filepath.Join(o.Dir, "logs")} {
+	dirs := []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(st.Dir, "prometheus-data"), filepath.Join(st.Dir, "logs")}
+	if b.RedisHA != nil {
+		for _, n := range b.RedisHA.Nodes {
+			dirs = append(dirs, n.Dir)
+		}
+		for _, s := range b.RedisHA.Sentinels {
+			dirs = append(dirs, s.Dir)
+		}
+	}
+	if b.Backup != nil {
+		dirs = append(dirs, b.Backup.Dest)
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	if st.ISLBinary = o.ISLBinary; st.ISLBinary == "" {
-		st.ISLBinary = filepath.Join(o.Dir, "bin", "isl")
-		fmt.Fprintf(o.Log, "building %s\n", st.ISLBinary)
-		build := exec.CommandContext(ctx, "go", "build", "-o", st.ISLBinary, "./service/cmd/isl")
-		build.Dir = o.Root
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build ./service/cmd/isl: %v\n%s", err, out)
-		}
+// islBinary builds the service binary unless one was given.
+func islBinary(ctx context.Context, o Options, st *State) error {
+	if st.ISLBinary = o.ISLBinary; st.ISLBinary != "" {
+		return nil
 	}
+	st.ISLBinary = filepath.Join(o.Dir, "bin", "isl")
+	fmt.Fprintf(o.Log, "building %s\n", st.ISLBinary)
+	build := exec.CommandContext(ctx, "go", "build", "-o", st.ISLBinary, "./service/cmd/isl")
+	build.Dir = o.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./service/cmd/isl: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// declare lists every process of the topology, in start order: Redis (one node, or primary,
+// replica and Sentinels), the replicas, nginx, Prometheus, the backup runner.
+func declare(b stacks.Bundle, o Options, st *State) error {
+	cfg := b.Config
+	var err error
 	if st.APIKey, err = secret(16); err != nil {
-		return nil, err
+		return err
 	}
 	secretKey, err := secret(32)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rate := o.RateLimit
 	if rate < 0 {
 		rate = cfg.Service.RateLimitPerMinute
 	}
-
 	logDir := filepath.Join(o.Dir, "logs")
 	conf := func(name string) string { return filepath.Join(o.Dir, name) }
-	st.RedisAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(b.Redis.Port))
-	st.Components = append(st.Components, &Component{Name: "redis", Kind: "redis", Command: []string{"redis-server", conf("redis.conf")},
-		Addr: st.RedisAddr, Log: b.Redis.LogFile})
-	for i, u := range upstreams {
+	st.RedisAddr = loopback(b.Redis.Port)
+	// The Redis part of every ISL process's environment (the service and the backup runner).
+	redisEnv := map[string]string{"REDIS_PASSWORD": st.RedisPassword}
+	for _, kv := range b.ServiceRedisEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		redisEnv[k] = v
+	}
+	if b.RedisHA == nil {
+		st.Components = append(st.Components, &Component{Name: "redis", Kind: "redis", Command: []string{"redis-server", conf("redis.conf")},
+			Addr: st.RedisAddr, Log: b.Redis.LogFile})
+	} else {
+		redisEnv["REDIS_SENTINEL_PASSWORD"] = st.RedisPassword
+		for _, n := range b.RedisHA.Nodes {
+			st.Components = append(st.Components, &Component{Name: n.Name, Kind: "redis", Command: []string{"redis-server", conf(n.Name + "-node.conf")},
+				Addr: loopback(n.Port), Log: n.LogFile})
+		}
+		for _, s := range b.RedisHA.Sentinels {
+			a := loopback(s.Port)
+			st.Sentinels = append(st.Sentinels, a)
+			st.Components = append(st.Components, &Component{Name: s.Name, Kind: "sentinel",
+				Command: []string{"redis-server", conf(s.Name + ".conf"), "--sentinel"}, Addr: a, Log: s.LogFile})
+		}
+	}
+	for i, u := range b.Nginx.Upstreams {
 		host, port, _ := net.SplitHostPort(u)
 		// The same settings the Pulumi program gives each container (infra/deploy), on loopback.
 		env := map[string]string{
 			"ENV": cfg.Service.Env, "LOG_LEVEL": cfg.Service.LogLevel, "API_V1_PREFIX": cfg.Service.APIPrefix,
-			"HOST": host, "PORT": port, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": strconv.Itoa(b.Redis.Port), "REDIS_DB": "0",
+			"HOST": host, "PORT": port,
 			"RATE_LIMIT_PER_MINUTE": strconv.Itoa(rate), "MAX_MONTE_CARLO_ITERATIONS": strconv.Itoa(cfg.Service.MaxMonteCarlo),
 			"ENABLE_MONITORING": strconv.FormatBool(cfg.Service.EnableMonitoring),
 			"GOMEMLIMIT":        strconv.Itoa(cfg.Service.MemoryMB*9/10) + "MiB",
-			"REDIS_PASSWORD":    st.RedisPassword, "SECRET_KEY": secretKey, "API_KEYS": st.APIKey,
+			"SECRET_KEY":        secretKey, "API_KEYS": st.APIKey,
 			// Every request arrives through nginx on loopback: the client address is X-Real-IP.
 			"TRUST_PROXY":              "true",
 			"SHUTDOWN_TIMEOUT_SECONDS": strconv.Itoa(max(1, cfg.Service.StopTimeoutSeconds-5)),
+		}
+		for k, v := range redisEnv {
+			env[k] = v
 		}
 		name := fmt.Sprintf("isl-%d", i+1)
 		st.Components = append(st.Components, &Component{Name: name, Kind: "isl", Command: []string{st.ISLBinary}, Env: env,
@@ -216,36 +317,50 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
 		HealthURL: st.PrometheusURL + "/-/ready", Log: filepath.Join(logDir, "prometheus.log")})
-
+	if b.Backup != nil {
+		st.BackupDir = b.Backup.Dest
+		st.Components = append(st.Components, &Component{Name: "backup", Kind: "backup",
+			Command: append([]string{st.ISLBinary}, b.Backup.Args()...), Env: redisEnv, Addr: b.Backup.MetricsAddr,
+			HealthURL: "http://" + b.Backup.MetricsAddr + "/health", Log: filepath.Join(logDir, "backup.log")})
+	}
 	for _, c := range st.Components {
 		if c.Log == "" {
 			c.Log = filepath.Join(logDir, c.Name+".log")
 		}
-		fmt.Fprintf(o.Log, "starting %-10s on %s\n", c.Name, c.Addr)
+	}
+	return nil
+}
+
+// startAll starts the components in order, each once the previous one is ready; on a failure it
+// stops everything it started.
+func startAll(ctx context.Context, st *State, o Options) error {
+	for _, c := range st.Components {
+		fmt.Fprintf(o.Log, "starting %-13s on %s\n", c.Name, c.Addr)
 		if err := launch(c); err != nil {
 			_ = st.Save()
 			_ = Down(st, io.Discard)
-			return nil, err
+			return err
 		}
 		if err := st.Save(); err != nil {
 			_ = Down(st, io.Discard)
-			return nil, err
+			return err
 		}
 		if err := waitReady(ctx, c, st.RedisPassword, o.ReadyTimeout); err != nil {
 			_ = Down(st, io.Discard)
-			return nil, err
+			return err
 		}
 	}
-	return st, nil
+	return nil
 }
 
-// stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack.
-var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "isl": 2, "redis": 3}
+// stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack;
+// the Sentinels stop before the Redis nodes, so that stopping the primary starts no failover.
+var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "backup": 1, "isl": 2, "sentinel": 3, "redis": 4}
 
 // Down stops every component (SIGTERM, then SIGKILL after a grace period) by PID.
 func Down(st *State, log io.Writer) error {
 	var errs []error
-	for rank := 0; rank <= 3; rank++ {
+	for rank := 0; rank <= 4; rank++ {
 		for _, c := range st.Components {
 			if stopOrder[c.Kind] != rank {
 				continue
@@ -323,7 +438,14 @@ func Summary(st *State) string {
 	if st.TLS {
 		fmt.Fprintf(&b, "  (self-signed: curl --cacert %s, or isl-load --insecure)", st.CACert)
 	}
-	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  redis       %s\n  state       %s\n", st.APIKey, st.PrometheusURL, st.RedisAddr, filepath.Join(st.Dir, StateFile))
+	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  redis       %s\n", st.APIKey, st.PrometheusURL, st.RedisAddr)
+	if len(st.Sentinels) > 0 {
+		fmt.Fprintf(&b, "  sentinels   %s (master %s)\n", strings.Join(st.Sentinels, ","), stacks.RedisMasterName)
+	}
+	if st.BackupDir != "" {
+		fmt.Fprintf(&b, "  backups     %s\n", st.BackupDir)
+	}
+	fmt.Fprintf(&b, "  state       %s\n", filepath.Join(st.Dir, StateFile))
 	for _, c := range st.Components {
 		fmt.Fprintf(&b, "  %-11s pid %d  %s\n", c.Name, c.PID, c.Addr)
 	}
