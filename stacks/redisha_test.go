@@ -148,15 +148,20 @@ func TestRenderedRedisHARuns(t *testing.T) {
 		}
 		startProc(filepath.Join(dir, n.Name+"-node.conf"))
 	}
+	ask := func(port int, args ...string) string {
+		out, _ := exec.Command(cli, append([]string{"-p", strconv.Itoa(port), "-a", pw, "--no-auth-warning"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	// The Sentinels learn the replica from the primary's INFO, which they poll every 10 s: start them
+	// once the replica is attached, so that the first poll already sees it.
+	waitUntil(t, 10*time.Second, "replica attached", func() bool {
+		return strings.Contains(ask(ports[1], "INFO", "replication"), "master_link_status:up")
+	})
 	for _, s := range b.RedisHA.Sentinels {
 		if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		startProc(filepath.Join(dir, s.Name+".conf"), "--sentinel")
-	}
-	ask := func(port int, args ...string) string {
-		out, _ := exec.Command(cli, append([]string{"-p", strconv.Itoa(port), "-a", pw, "--no-auth-warning"}, args...)...).CombinedOutput()
-		return string(out)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -180,5 +185,16 @@ func TestRenderedRedisHARuns(t *testing.T) {
 	}
 	if !strings.Contains(ask(ports[0], "CONFIG", "GET", "appendonly"), "yes") || !strings.Contains(ask(ports[1], "CONFIG", "GET", "appendonly"), "yes") {
 		t.Error("AOF is not on on both nodes")
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

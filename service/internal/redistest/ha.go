@@ -83,16 +83,27 @@ func StartHA(t testing.TB, downAfter time.Duration) *HA {
 		p := h.proc(bin, name, ports[2+i], filepath.Join(d, "sentinel.conf"), "--sentinel")
 		h.Sentinels = append(h.Sentinels, p)
 	}
-	for _, p := range append(append([]*Proc{}, h.Nodes...), h.Sentinels...) {
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	t.Cleanup(func() {
 		for _, p := range append(append([]*Proc{}, h.Sentinels...), h.Nodes...) {
 			p.Kill()
 		}
 	})
+	for _, p := range h.Nodes {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Sentinels learn the replica from the primary's INFO, polled every 10 s: start them once the
+	// replica is attached, so that their first poll already sees it.
+	h.waitFor(10*time.Second, "replica attached", func() bool {
+		info, err := h.Nodes[1].Do(h.Password, "INFO", "replication")
+		return err == nil && strings.Contains(info, "master_link_status:up")
+	})
+	for _, p := range h.Sentinels {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Wait for the replica to be in sync and for each Sentinel to see the full topology.
 	h.waitFor(20*time.Second, "replica in sync and sentinels discovered", func() bool {
 		info, err := h.Nodes[1].Do(h.Password, "INFO", "replication")
