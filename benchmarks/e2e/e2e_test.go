@@ -32,6 +32,7 @@ func TestPilot(t *testing.T) {
 	ok = t.Run("replica failure under load", func(t *testing.T) { testReplicaFailure(t, p) }) && ok
 	ok = t.Run("rolling restart under load", func(t *testing.T) { testRollingRestart(t, p) }) && ok
 	ok = t.Run("redis restart keeps beliefs", func(t *testing.T) { testRedisRestart(t, p, c) }) && ok
+	ok = t.Run("sentinel failover under load", func(t *testing.T) { testSentinelFailover(t, p, c) }) && ok
 	t.Run("monitoring", func(t *testing.T) { testMonitoring(t, p) })
 	_ = ok
 }
