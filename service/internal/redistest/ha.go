@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -350,4 +351,19 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("redistest: random: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// Pause freezes the process (SIGSTOP): it keeps its connections but answers nothing, like a hung
+// or overloaded node. Resume (SIGCONT) lets it continue.
+func (p *Proc) Pause() { p.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process.
+func (p *Proc) Resume() { p.signal(syscall.SIGCONT) }
+
+func (p *Proc) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(sig)
+	}
 }
