@@ -1,5 +1,6 @@
-// Command render writes the configuration files of a stack — nginx.conf, redis.conf,
-// prometheus.yml, isl-alerts.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
+// Command render writes the configuration files of a stack — nginx.conf, redis.conf (with Redis HA
+// also the nodes' and Sentinels' files), prometheus.yml, isl-alerts.yml (and, for containers,
+// nginx-watch.sh and Grafana provisioning) —
 // through the same code the Pulumi program uses.
 //
 // Loopback processes (`make pilot-local`):
@@ -176,18 +177,42 @@ func run(args []string) error {
 		m.Endpoint = scheme + "://" + port
 		m.RedisAddr = fmt.Sprintf("127.0.0.1:%d", b.Redis.Port)
 		m.Commands["redis"] = []string{"redis-server", m.Files["redis.conf"]}
+		if b.RedisHA != nil { // primary + replica on their node files, and the Sentinels
+			for _, n := range b.RedisHA.Nodes {
+				m.Commands[n.Name] = []string{"redis-server", m.Files[n.Name+"-node.conf"]}
+				m.PidFiles[n.Name] = n.PidFile
+				if err := os.MkdirAll(n.Dir, 0o700); err != nil {
+					return err
+				}
+			}
+			for _, sn := range b.RedisHA.Sentinels {
+				m.Commands[sn.Name] = []string{"redis-server", m.Files[sn.Name+".conf"], "--sentinel"}
+				m.PidFiles[sn.Name] = sn.PidFile
+				if err := os.MkdirAll(sn.Dir, 0o700); err != nil {
+					return err
+				}
+			}
+		}
+		if b.Backup != nil {
+			m.Commands["backup"] = append([]string{"isl"}, b.Backup.Args()...)
+		}
 		m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", m.Files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
 		m.Commands["prometheus"] = append([]string{"prometheus"}, b.PrometheusArgs...)
 		m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
 		// What each local replica needs to join this topology (REDIS_PASSWORD: the password file).
 		for _, u := range b.Nginx.Upstreams {
 			host, port, _ := strings.Cut(u, ":")
-			m.ReplicaEnv = append(m.ReplicaEnv, map[string]string{
-				"HOST": host, "PORT": port, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": fmt.Sprint(b.Redis.Port), "REDIS_DB": "0",
+			env := map[string]string{
+				"HOST": host, "PORT": port,
 				"API_V1_PREFIX": cfg.Service.APIPrefix, "ENV": cfg.Service.Env, "LOG_LEVEL": cfg.Service.LogLevel,
 				"MAX_MONTE_CARLO_ITERATIONS": fmt.Sprint(cfg.Service.MaxMonteCarlo), "ENABLE_MONITORING": "true",
 				"TRUST_PROXY": "true", "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
-			})
+			}
+			for _, kv := range b.ServiceRedisEnv() { // Redis by host, or the Sentinels (+ REDIS_SENTINEL_PASSWORD = the password)
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			m.ReplicaEnv = append(m.ReplicaEnv, env)
 		}
 	} else {
 		m.Endpoint = cfg.EndpointURL()
