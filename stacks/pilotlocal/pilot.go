@@ -241,8 +241,58 @@ func islBinary(ctx context.Context, o Options, st *State) error {
 }
 
 // declare lists every process of the topology, in start order: Redis (one node, or primary,
-// replica and Sentinels), the replicas, nginx, Prometheus, the backup runner.
+// replica and Sentinels), the replicas, nginx and Prometheus, the backup runner.
 func declare(b stacks.Bundle, o Options, st *State) error {
+	redisEnv := declareRedis(b, st)
+	if err := declareReplicas(b, o, st, redisEnv); err != nil {
+		return err
+	}
+	declareEntry(b, st)
+	if b.Backup != nil {
+		st.BackupDir = b.Backup.Dest
+		st.Components = append(st.Components, &Component{Name: "backup", Kind: "backup",
+			Command: append([]string{st.ISLBinary}, b.Backup.Args()...), Env: redisEnv, Addr: b.Backup.MetricsAddr,
+			HealthURL: "http://" + b.Backup.MetricsAddr + "/health"})
+	}
+	for _, c := range st.Components {
+		if c.Log == "" {
+			c.Log = filepath.Join(st.Dir, "logs", c.Name+".log")
+		}
+	}
+	return nil
+}
+
+// declareRedis adds the Redis processes and returns the Redis part of every ISL process's
+// environment (the service's and the backup runner's): the bundle's, plus the password.
+func declareRedis(b stacks.Bundle, st *State) map[string]string {
+	conf := func(name string) string { return filepath.Join(st.Dir, name) }
+	st.RedisAddr = loopback(b.Redis.Port)
+	env := map[string]string{"REDIS_PASSWORD": st.RedisPassword}
+	for _, kv := range b.ServiceRedisEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if b.RedisHA == nil {
+		st.Components = append(st.Components, &Component{Name: "redis", Kind: "redis", Command: []string{"redis-server", conf("redis.conf")},
+			Addr: st.RedisAddr, Log: b.Redis.LogFile})
+		return env
+	}
+	env["REDIS_SENTINEL_PASSWORD"] = st.RedisPassword
+	for _, n := range b.RedisHA.Nodes {
+		st.Components = append(st.Components, &Component{Name: n.Name, Kind: "redis", Command: []string{"redis-server", conf(n.Name + "-node.conf")},
+			Addr: loopback(n.Port), Log: n.LogFile})
+	}
+	for _, s := range b.RedisHA.Sentinels {
+		a := loopback(s.Port)
+		st.Sentinels = append(st.Sentinels, a)
+		st.Components = append(st.Components, &Component{Name: s.Name, Kind: "sentinel",
+			Command: []string{"redis-server", conf(s.Name + ".conf"), "--sentinel"}, Addr: a, Log: s.LogFile})
+	}
+	return env
+}
+
+// declareReplicas adds the ISL replicas with generated secrets.
+func declareReplicas(b stacks.Bundle, o Options, st *State, redisEnv map[string]string) error {
 	cfg := b.Config
 	var err error
 	if st.APIKey, err = secret(16); err != nil {
@@ -255,31 +305,6 @@ func declare(b stacks.Bundle, o Options, st *State) error {
 	rate := o.RateLimit
 	if rate < 0 {
 		rate = cfg.Service.RateLimitPerMinute
-	}
-	logDir := filepath.Join(o.Dir, "logs")
-	conf := func(name string) string { return filepath.Join(o.Dir, name) }
-	st.RedisAddr = loopback(b.Redis.Port)
-	// The Redis part of every ISL process's environment (the service and the backup runner).
-	redisEnv := map[string]string{"REDIS_PASSWORD": st.RedisPassword}
-	for _, kv := range b.ServiceRedisEnv() {
-		k, v, _ := strings.Cut(kv, "=")
-		redisEnv[k] = v
-	}
-	if b.RedisHA == nil {
-		st.Components = append(st.Components, &Component{Name: "redis", Kind: "redis", Command: []string{"redis-server", conf("redis.conf")},
-			Addr: st.RedisAddr, Log: b.Redis.LogFile})
-	} else {
-		redisEnv["REDIS_SENTINEL_PASSWORD"] = st.RedisPassword
-		for _, n := range b.RedisHA.Nodes {
-			st.Components = append(st.Components, &Component{Name: n.Name, Kind: "redis", Command: []string{"redis-server", conf(n.Name + "-node.conf")},
-				Addr: loopback(n.Port), Log: n.LogFile})
-		}
-		for _, s := range b.RedisHA.Sentinels {
-			a := loopback(s.Port)
-			st.Sentinels = append(st.Sentinels, a)
-			st.Components = append(st.Components, &Component{Name: s.Name, Kind: "sentinel",
-				Command: []string{"redis-server", conf(s.Name + ".conf"), "--sentinel"}, Addr: a, Log: s.LogFile})
-		}
 	}
 	for i, u := range b.Nginx.Upstreams {
 		host, port, _ := net.SplitHostPort(u)
@@ -300,8 +325,13 @@ func declare(b stacks.Bundle, o Options, st *State) error {
 		}
 		name := fmt.Sprintf("isl-%d", i+1)
 		st.Components = append(st.Components, &Component{Name: name, Kind: "isl", Command: []string{st.ISLBinary}, Env: env,
-			Addr: u, HealthURL: "http://" + u + "/health", Log: filepath.Join(logDir, name+".log")})
+			Addr: u, HealthURL: "http://" + u + "/health"})
 	}
+	return nil
+}
+
+// declareEntry adds nginx and Prometheus.
+func declareEntry(b stacks.Bundle, st *State) {
 	scheme, listen := "http", b.Nginx.HTTPListen
 	if b.Nginx.TLS {
 		scheme, listen = "https", b.Nginx.HTTPSListen
@@ -311,24 +341,12 @@ func declare(b stacks.Bundle, o Options, st *State) error {
 		st.HTTPURL = "http://" + b.Nginx.HTTPListen
 	}
 	st.Components = append(st.Components, &Component{Name: "nginx", Kind: "nginx",
-		Command: []string{"nginx", "-p", o.Dir, "-c", conf("nginx.conf"), "-e", b.Nginx.ErrorLog, "-g", "daemon off;"},
-		Addr:    listen, HealthURL: st.Endpoint + "/health", Log: filepath.Join(logDir, "nginx.log")})
+		Command: []string{"nginx", "-p", st.Dir, "-c", filepath.Join(st.Dir, "nginx.conf"), "-e", b.Nginx.ErrorLog, "-g", "daemon off;"},
+		Addr:    listen, HealthURL: st.Endpoint + "/health"})
 	st.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
-		HealthURL: st.PrometheusURL + "/-/ready", Log: filepath.Join(logDir, "prometheus.log")})
-	if b.Backup != nil {
-		st.BackupDir = b.Backup.Dest
-		st.Components = append(st.Components, &Component{Name: "backup", Kind: "backup",
-			Command: append([]string{st.ISLBinary}, b.Backup.Args()...), Env: redisEnv, Addr: b.Backup.MetricsAddr,
-			HealthURL: "http://" + b.Backup.MetricsAddr + "/health", Log: filepath.Join(logDir, "backup.log")})
-	}
-	for _, c := range st.Components {
-		if c.Log == "" {
-			c.Log = filepath.Join(logDir, c.Name+".log")
-		}
-	}
-	return nil
+		HealthURL: st.PrometheusURL + "/-/ready"})
 }
 
 // startAll starts the components in order, each once the previous one is ready; on a failure it
@@ -368,7 +386,7 @@ func Down(st *State, log io.Writer) error {
 			if !alive(c) {
 				continue
 			}
-			fmt.Fprintf(log, "stopping %-10s pid %d\n", c.Name, c.PID)
+			fmt.Fprintf(log, "stopping %-13s pid %d\n", c.Name, c.PID)
 			if err := stop(c, syscall.SIGTERM, 30*time.Second); err != nil {
 				errs = append(errs, err)
 			}
@@ -425,7 +443,7 @@ func Status(ctx context.Context, st *State, w io.Writer) (allUp bool) {
 		} else {
 			allUp = false
 		}
-		fmt.Fprintf(w, "%-10s pid %-7d %-21s %s\n", c.Name, c.PID, c.Addr, state)
+		fmt.Fprintf(w, "%-13s pid %-7d %-21s %s\n", c.Name, c.PID, c.Addr, state)
 	}
 	return allUp
 }
@@ -447,7 +465,7 @@ func Summary(st *State) string {
 	}
 	fmt.Fprintf(&b, "  state       %s\n", filepath.Join(st.Dir, StateFile))
 	for _, c := range st.Components {
-		fmt.Fprintf(&b, "  %-11s pid %d  %s\n", c.Name, c.PID, c.Addr)
+		fmt.Fprintf(&b, "  %-13s pid %d  %s\n", c.Name, c.PID, c.Addr)
 	}
 	return b.String()
 }
