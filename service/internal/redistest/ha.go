@@ -53,13 +53,7 @@ type Proc struct {
 // Sentinels. Everything is stopped by t.Cleanup.
 func StartHA(t testing.TB, downAfter time.Duration) *HA {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redistest: redis-server not on PATH (required when CI=true): %v", err)
-		}
-		t.Skipf("redistest: redis-server not on PATH: %v", err)
-	}
+	bin := serverBinary(t)
 	h := &HA{Password: randomHex(t, 12), DownAfter: downAfter, t: t}
 	dir := t.TempDir()
 	ports := freePorts(t, 5)
@@ -150,13 +144,7 @@ func nodeConf(t testing.TB, dir, name string, port int, password string, replica
 // returns it with its password; its data directory is filepath.Dir(p.Conf).
 func StartPersistent(t testing.TB) (*Proc, string) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redistest: redis-server not on PATH (required when CI=true): %v", err)
-		}
-		t.Skipf("redistest: redis-server not on PATH: %v", err)
-	}
+	bin := serverBinary(t)
 	pw := randomHex(t, 12)
 	port := freePorts(t, 1)[0]
 	h := &HA{t: t}
