@@ -12,6 +12,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/olumi/isl/service/redis"
 )
 
 // RestoreOptions configure Restore.
@@ -87,8 +89,13 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 		}
 		cursor = next
 	}
-	if n, err := conn.Wait(ctx, 1, 5*time.Second).Result(); err == nil {
-		res.Replicas = n
+	// Report how many of the primary's online replicas have the restored keys (no waiting without one).
+	if info, err := conn.Info(ctx, "replication").Result(); err == nil {
+		if online := redis.ParseReplication(info).ReplicasOnline; online > 0 {
+			if n, err := conn.Wait(ctx, online, 5*time.Second).Result(); err == nil {
+				res.Replicas = n
+			}
+		}
 	}
 	o.Log.Info("backup restored", "file", o.File, "primary", addr, "keys", res.Keys, "replicas_confirmed", res.Replicas)
 	return res, nil
