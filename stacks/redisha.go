@@ -171,7 +171,11 @@ func (b BackupParams) Args() []string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		args = append(args, "--data", k+"="+b.DataDirs[k])
+		if k == "" { // any node: a single Redis
+			args = append(args, "--data", b.DataDirs[k])
+		} else {
+			args = append(args, "--data", k+"="+b.DataDirs[k])
+		}
 	}
 	return args
 }

@@ -198,3 +198,12 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The backup runner's --data flags are what `isl backup` parses: DIR for a single Redis,
+// HOST:PORT=DIR per node with HA.
+func TestBackupArgs(t *testing.T) {
+	single := BackupParams{Every: "1h0m0s", Keep: 3, Dest: "/backups", MetricsListen: ":9121", DataDirs: map[string]string{"": "/redis/redis"}}
+	if got := strings.Join(single.Args(), " "); got != "backup --every 1h0m0s --keep 3 --dest /backups --metrics-addr :9121 --data /redis/redis" {
+		t.Errorf("single: %s", got)
+	}
+}

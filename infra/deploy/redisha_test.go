@@ -108,3 +108,28 @@ func TestRedisHAAndBackupInvariants(t *testing.T) {
 		t.Errorf("Prometheus does not scrape the backup runner:\n%s", pc)
 	}
 }
+
+// Staging runs one Redis by default and the replicated one when isl:redisHA says so; the backup
+// runner then follows the primary through the Sentinels.
+func TestStagingRedisHAOptional(t *testing.T) {
+	for _, ha := range []bool{false, true} {
+		config, secretKeys := stackConfig(t, "staging", true)
+		if ha {
+			config["isl:redisHA"] = "true"
+		}
+		c, err := runProgram(t, "staging", config, secretKeys, stacks.Deploy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, single := c.get(TypeRedis, "redis")
+		_, replicated := c.get(TypeRedisHA, "redis-ha")
+		if single == ha || replicated != ha {
+			t.Errorf("isl:redisHA=%v: single %v, replicated %v", ha, single, replicated)
+		}
+		bk, _ := c.get(tContainer, "backup")
+		args := strings.Join(strs(arr(bk.Inputs, "command")), " ")
+		if want := map[bool]string{false: "--data /redis/redis", true: "--data redis:6379=/redis/redis"}[ha]; !strings.Contains(args, want) {
+			t.Errorf("isl:redisHA=%v: backup command %q lacks %q", ha, args, want)
+		}
+	}
+}
