@@ -32,7 +32,8 @@ var ErrNotReplicated = errors.New("write not confirmed by a replica in time")
 // When the primary has no online replica at all (the replica died, or this is the new primary
 // right after a failover and the old one has not rejoined yet) waiting cannot succeed; the write is
 // then accepted on the primary alone and the guarantee degrades to its AOF (appendfsync) until a
-// replica is online again. That state is visible as isl_redis_replicas_connected 0 and alerts.
+// replica is online again (each such write asks the primary first, so the guarantee is back from the
+// first write after a replica is). That state is visible as isl_redis_replicas_connected 0 and alerts.
 func (s *Store) write(ctx context.Context, fn func(c goredis.Cmdable) error) error {
 	if s.waitReplicas == 0 {
 		return fn(s.rdb)
@@ -43,7 +44,13 @@ func (s *Store) write(ctx context.Context, fn func(c goredis.Cmdable) error) err
 		return err
 	}
 	if s.alone.Load() {
-		return nil
+		// Degraded: accept unless a replica is online again (checked on this write's connection, so
+		// that the guarantee is back from the first write after the replica is, not a health tick later).
+		info, err := conn.Info(ctx, "replication").Result()
+		if err != nil || ParseReplication(info).ReplicasOnline == 0 {
+			return nil
+		}
+		s.setAlone(false)
 	}
 	n, err := conn.Wait(ctx, s.waitReplicas, s.waitTimeout).Result()
 	if err != nil {

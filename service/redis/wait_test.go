@@ -62,16 +62,17 @@ func TestWriteWaitsForTheReplica(t *testing.T) {
 		info, err := replica.Do(ha.Password, "INFO", "replication")
 		return err == nil && strings.Contains(info, "master_link_status:up")
 	})
-	rctx, cancel := context.WithTimeout(ctx, time.Second)
-	s.refreshReplication(rctx) // what Run does every HealthInterval
-	cancel()
-	if r := s.Replication(); r.ReplicasOnline != 1 || r.Primary != ha.Nodes[0].Addr || r.Role != "master" {
-		t.Fatalf("replication view: %+v", r)
-	}
+	// From the first write after the replica is back (no health tick needed), writes wait again.
 	replica.Pause()
 	err = s.PutBeliefs(ctx, "u", []byte(`{"v":4}`))
 	replica.Resume()
 	if !errors.Is(err, ErrNotReplicated) {
 		t.Fatalf("after the replica came back, writes are waited for again: %v", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	s.refreshReplication(rctx) // what Run does every HealthInterval
+	cancel()
+	if r := s.Replication(); r.ReplicasOnline != 1 || r.Primary != ha.Nodes[0].Addr || r.Role != "master" {
+		t.Fatalf("replication view: %+v", r)
 	}
 }
