@@ -436,6 +436,7 @@ func Run(ctx context.Context, o Options, every time.Duration) {
 	}
 	if o.Metrics != nil {
 		o.Metrics.RunnerUp.Set(1)
+		o.Metrics.Interval.Set(every.Seconds())
 		if bs, err := List(o.Dest); err == nil && len(bs) > 0 {
 			// After a restart of the runner the last backup on disk is the last success.
 			last := bs[len(bs)-1]

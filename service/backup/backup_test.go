@@ -186,3 +186,42 @@ func TestParseDataDirs(t *testing.T) {
 func storeKeyUser(u string) string { return storekey.User(u) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// The runner serves the schedule with the backup series and, after a restart, reports the newest
+// backup on disk as the last success; stale temporary copies are removed.
+func TestRunReportsScheduleAndLastBackup(t *testing.T) {
+	needTools(t)
+	node, pw := redistest.StartPersistent(t)
+	dest := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dest, "isl-20261201T160000Z.rdb.tmp"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.NewBackup()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		Run(ctx, Options{Target: Target{Addr: node.Addr, Password: pw}, DataDirs: map[string]string{"": filepath.Dir(node.Conf)},
+			Dest: dest, Keep: 5, Metrics: m, Log: quiet}, time.Hour)
+		close(done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(m.LastSuccess) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if testutil.ToFloat64(m.Interval) != 3600 || testutil.ToFloat64(m.RunnerUp) != 1 || testutil.ToFloat64(m.LastSuccess) == 0 {
+		t.Fatalf("interval %v up %v last %v", testutil.ToFloat64(m.Interval), testutil.ToFloat64(m.RunnerUp), testutil.ToFloat64(m.LastSuccess))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dest, "*.tmp")); len(left) != 0 {
+		t.Fatalf("stale temporary copies kept: %v", left)
+	}
+	bs, _ := List(dest)
+	m2 := metrics.NewBackup()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2() // a restarted runner that is stopped at once still reports what is on disk
+	Run(ctx2, Options{Target: Target{Addr: "127.0.0.1:1"}, DataDirs: map[string]string{"": "/nonexistent"}, Dest: dest, Metrics: m2, Log: quiet}, time.Hour)
+	if len(bs) != 1 || testutil.ToFloat64(m2.LastSuccess) < float64(bs[0].Time.Unix()) {
+		t.Fatalf("backups %v, last success after restart %v", bs, testutil.ToFloat64(m2.LastSuccess))
+	}
+}

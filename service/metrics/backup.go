@@ -15,6 +15,7 @@ type Backup struct {
 	Duration           prometheus.Gauge   // isl_backup_last_duration_seconds
 	Kept               prometheus.Gauge   // isl_backup_kept
 	RunnerUp           prometheus.Gauge   // isl_backup_up
+	Interval           prometheus.Gauge   // isl_backup_interval_seconds: the schedule, for "no fresh backup for 2 intervals"
 	RetentionDeletions prometheus.Counter // isl_backup_deleted_total
 }
 
@@ -33,10 +34,12 @@ func NewBackup() *Backup {
 		Kept: prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_backup_kept",
 			Help: "Backups in the backup directory after retention."}),
 		RunnerUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_backup_up", Help: "1 while the backup runner runs."}),
+		Interval: prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_backup_interval_seconds",
+			Help: "The runner's backup interval (isl:backupInterval), so that an alert can say \"no fresh backup for two intervals\"."}),
 		RetentionDeletions: prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_backup_deleted_total",
 			Help: "Backups deleted by retention (isl:backupRetention)."}),
 	}
-	r.MustRegister(m.LastSuccess, m.Failures, m.LastSize, m.Duration, m.Kept, m.RunnerUp, m.RetentionDeletions,
+	r.MustRegister(m.LastSuccess, m.Failures, m.LastSize, m.Duration, m.Kept, m.RunnerUp, m.Interval, m.RetentionDeletions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
