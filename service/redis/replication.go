@@ -29,8 +29,9 @@ var ErrNotReplicated = errors.New("write not confirmed by a replica in time")
 // acknowledged to the client is on the primary and on WaitReplicas replicas: losing the primary then
 // loses no acknowledged write, because Sentinel promotes a replica that has it.
 //
-// When the primary has no online replica at all (the replica died, or this is the new primary
-// right after a failover and the old one has not rejoined yet) waiting cannot succeed; the write is
+// When the primary has no online replica at all (the replica died, hangs or is loading a full
+// resync, or this is the new primary right after a failover and the old one has not rejoined yet)
+// waiting cannot succeed; the write is
 // then accepted on the primary alone and the guarantee degrades to its AOF (appendfsync) until a
 // replica is online again (each such write asks the primary first, so the guarantee is back from the
 // first write after a replica is). That state is visible as isl_redis_replicas_connected 0 and alerts.
@@ -147,7 +148,12 @@ func (s *Store) primaryFromSentinels(ctx context.Context) (string, error) {
 	return "", errors.Join(errs...)
 }
 
-// ParseReplication reads INFO replication: role, online replicas and the lag of the slowest one.
+// maxAckAge is the age in seconds (INFO's lag) of a replica's last acknowledgement beyond which it
+// does not count as online.
+const maxAckAge = 1
+
+// ParseReplication reads INFO replication: role, online (streaming) replicas and the byte lag of
+// the slowest of them.
 func ParseReplication(info string) Replication {
 	var r Replication
 	var offset int64
@@ -171,7 +177,14 @@ func ParseReplication(info string) Replication {
 					fields[a] = b
 				}
 			}
+			// A replica counts when it streams: online, and its last acknowledgement is at most a
+			// second old (replicas acknowledge every second). Right after a full resync the primary
+			// already says online while the replica is still loading the snapshot and acknowledges
+			// nothing; waiting for it then would only turn every write into a 503 until it is done.
 			if fields["state"] != "online" {
+				continue
+			}
+			if lag, err := strconv.Atoi(fields["lag"]); err == nil && lag > maxAckAge {
 				continue
 			}
 			r.ReplicasOnline++

@@ -16,6 +16,8 @@ func TestParseReplication(t *testing.T) {
 			"master_repl_offset:1000\r\n", isl.Replication{Role: "master", ReplicasOnline: 1, LagBytes: 100, Known: true}},
 		{"lag is against the slowest online replica", "role:master\r\nslave0:ip=a,port=1,state=online,offset=990,lag=0\r\n" +
 			"slave1:ip=b,port=1,state=online,offset=700,lag=1\r\nmaster_repl_offset:1000\r\n", isl.Replication{Role: "master", ReplicasOnline: 2, LagBytes: 300, Known: true}},
+		{"a replica still loading its resync acknowledges nothing: not online", "role:master\r\n" +
+			"slave0:ip=a,port=1,state=online,offset=500,lag=3\r\nmaster_repl_offset:1000\r\n", isl.Replication{Role: "master", Known: true}},
 		{"alone", "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:5\r\n", isl.Replication{Role: "master", Known: true}},
 		{"a replica", "role:slave\r\nmaster_host:10.0.0.2\r\nslave_repl_offset:10\r\n", isl.Replication{Role: "slave", Known: true}},
 		{"garbage", "hello\r\n", isl.Replication{}},
