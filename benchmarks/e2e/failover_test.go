@@ -83,6 +83,7 @@ func (u *failoverUser) step(ctx context.Context, c *integration.Client) {
 		return
 	case r.Status != http.StatusOK:
 		u.errs = append(u.errs, fmt.Sprintf("update: %d %.200s", r.Status, r.Raw))
+		time.Sleep(100 * time.Millisecond)
 		return
 	}
 	u.acked[u.next] = true
@@ -113,15 +114,23 @@ func (u *failoverUser) note(e string) {
 // nginx: Sentinel promotes the replica, requests in the window get only 503 retryable, the flow
 // continues, no acknowledged update is lost, and the old primary rejoins as a replica.
 func testSentinelFailover(t *testing.T, p *pilot, c *integration.Client) {
+	// An earlier Redis restart may still be resyncing: start from a topology that has been stable
+	// (same primary, its replica streaming) for three health refreshes.
 	var primary string
-	if err := eventually(30*time.Second, func() error { // an earlier restart may still be rejoining
-		var n int
-		if primary, n = p.redisView(t); primary == "" || n != 1 {
-			return fmt.Errorf("primary %q with %d replicas online", primary, n)
+	stable := 0
+	if err := eventually(60*time.Second, func() error {
+		now, n := p.redisView(t)
+		if now == "" || n != 1 || now != primary {
+			primary, stable = now, 0
+			return fmt.Errorf("primary %q with %d replicas online", now, n)
+		}
+		if stable++; stable < 3 {
+			time.Sleep(2 * time.Second)
+			return errNotYet
 		}
 		return nil
 	}); err != nil {
-		t.Fatalf("want a primary with one replica before the test: %v", err)
+		t.Fatalf("want a stable primary with one replica before the test: %v", err)
 	}
 	victim := ""
 	for _, comp := range p.Components {
@@ -170,6 +179,15 @@ func testSentinelFailover(t *testing.T, p *pilot, c *integration.Client) {
 		resumed = time.Since(killed)
 		return nil
 	}); err != nil {
+		cancel()
+		wg.Wait()
+		for _, u := range users {
+			for i, e := range u.errs {
+				if i < 3 {
+					t.Errorf("%s: %s (%d errors)", u.id, e, len(u.errs))
+				}
+			}
+		}
 		t.Fatalf("the flow did not continue after the failover: %v", err)
 	}
 	p.start(t, victim)

@@ -113,13 +113,10 @@ func (s *Store) refreshReplication(ctx context.Context) {
 		r.Role, r.ReplicasOnline, r.LagBytes, r.Known = p.Role, p.ReplicasOnline, p.LagBytes, true
 		s.setAlone(p.Role == "master" && p.ReplicasOnline == 0)
 	}
+	// When INFO fails (the primary is unreachable) nothing is known about its replicas: report none
+	// rather than the last figures, which would claim a replication that cannot be checked.
 	s.replMu.Lock()
 	prev := s.repl
-	if !r.Known { // INFO failed (Redis down): keep the last figures, but follow the primary address
-		prim := r.Primary
-		r = prev
-		r.Primary = prim
-	}
 	s.repl = r
 	s.replMu.Unlock()
 	if prev.Primary != "" && r.Primary != "" && prev.Primary != r.Primary {
