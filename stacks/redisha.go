@@ -62,7 +62,7 @@ func init() {
 			"Sentinel down-after-milliseconds: silence of the primary before a failover starts"},
 		setting{"isl:sentinelFailoverMs", all("60000"), intInto(func(c *Config) *int { return &c.RedisHA.FailoverTimeoutMS }),
 			"Sentinel failover-timeout"},
-		setting{"isl:redisWaitTimeoutMs", all("500"), intInto(func(c *Config) *int { return &c.RedisHA.WaitTimeoutMS }),
+		setting{"isl:redisWaitTimeoutMs", all("1000"), intInto(func(c *Config) *int { return &c.RedisHA.WaitTimeoutMS }),
 			"with isl:redisHA: how long a write waits for the replica's confirmation before answering 503 retryable"},
 		setting{"isl:backupInterval", per("0", "1h", "1h"), strInto(func(c *Config) *string { return &c.Backup.Interval }, backupIntervalRe, "a duration like 1h, or 0 for none"),
 			"scheduled Redis backup (BGSAVE, RDB + AOF copied and checked) every this long; 0 = none"},

@@ -154,7 +154,7 @@ func FromLookup(look Lookup) (Config, error) {
 		}
 	}
 	c.RedisWaitReplicas = num("REDIS_WAIT_REPLICAS", waitDefault, 0, 10)
-	c.RedisWaitTimeout = time.Duration(num("REDIS_WAIT_TIMEOUT_MS", 500, 1, 60000)) * time.Millisecond
+	c.RedisWaitTimeout = time.Duration(num("REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60000)) * time.Millisecond
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)

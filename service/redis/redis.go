@@ -43,7 +43,7 @@ type Options struct {
 	MasterName       string
 	SentinelPassword string // the Sentinels' own requirepass; empty = none
 	// WaitReplicas (REDIS_WAIT_REPLICAS) replicas must confirm each write within WaitTimeout
-	// (default 500 ms) before it is acknowledged; otherwise the write fails with ErrNotReplicated.
+	// (default 1 s) before it is acknowledged; otherwise the write fails with ErrNotReplicated.
 	// 0 = no waiting (a single Redis).
 	WaitReplicas int
 	WaitTimeout  time.Duration

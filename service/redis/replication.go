@@ -202,5 +202,5 @@ func waitDefaults(o *Options) {
 	if o.WaitReplicas < 0 {
 		o.WaitReplicas = 0
 	}
-	o.WaitTimeout = orDefault(o.WaitTimeout, 500*time.Millisecond)
+	o.WaitTimeout = orDefault(o.WaitTimeout, time.Second)
 }
