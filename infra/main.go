@@ -1,4 +1,4 @@
-// The ISL Pulumi program (Pulumi.yaml: `main: infra/`). See package deploy and DEPLOY_README.md.
+// The ISL Pulumi program (Pulumi.yaml: `main: infra/`). See package deploy and the README, "Deploying".
 package main
 
 import (

@@ -1,3 +1,5 @@
 module github.com/olumi/isl/monitoring
 
 go 1.26
+
+require github.com/grafana/grafana-foundation-sdk/go v0.0.22

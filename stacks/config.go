@@ -19,7 +19,7 @@ import (
 // Project is the Pulumi project name, the namespace of every ISL config key ("isl:replicas").
 const Project = "isl"
 
-// Tier is a deployment tier; each has its own defaults.
+// Tier is a deployment tier: the validation rules a stack is held to (isl:tier).
 type Tier string
 
 const (
@@ -34,16 +34,18 @@ var Tiers = []Tier{Dev, Staging, Pilot}
 // Secret config keys. They are never committed; `pulumi config set --secret isl:<key> …` stores them
 // encrypted in Pulumi.<stack>.yaml.
 const (
-	SecretRedisPassword    = "isl:redisPassword"
-	SecretSecretKey        = "isl:secretKey"
-	SecretAPIKeys          = "isl:apiKeys"
-	SecretGrafanaPassword  = "isl:grafanaAdminPassword"
-	SecretRegistryPassword = "isl:imageRegistryPassword"
+	SecretRedisPassword   = "isl:redisPassword"
+	SecretSecretKey       = "isl:secretKey"
+	SecretAPIKeys         = "isl:apiKeys"
+	SecretGrafanaPassword = "isl:grafanaAdminPassword"
+	// SecretPrometheusPassword guards /prometheus/ through nginx (basic auth, user "admin").
+	SecretPrometheusPassword = "isl:prometheusAdminPassword"
+	SecretRegistryPassword   = "isl:imageRegistryPassword"
 )
 
 // RequiredSecrets are the secrets a staging or pilot `pulumi up` refuses to run without (the service
 // itself refuses to start in ENV=production without the first three).
-var RequiredSecrets = []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword}
+var RequiredSecrets = []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, SecretPrometheusPassword}
 
 // Config is the effective, typed configuration of one stack.
 type Config struct {
@@ -59,6 +61,9 @@ type Config struct {
 	RedisHA    RedisHAConfig
 	Backup     BackupConfig
 
+	// Alertmanager routes Prometheus' alerts to the receivers.
+	Alertmanager AlertmanagerConfig
+
 	// ProtectData marks the data volumes (Redis, Prometheus, Grafana) protected in Pulumi.
 	ProtectData bool
 
@@ -66,7 +71,7 @@ type Config struct {
 	// them as secret outputs).
 	Secrets map[string]bool
 
-	// Effective holds every non-secret setting as the string in effect (after defaults), by full key.
+	// Effective holds every non-secret setting as the string in effect (trimmed), by full key.
 	Effective map[string]string
 }
 
@@ -87,6 +92,8 @@ type ServiceConfig struct {
 	BinaryPath         string // path of the isl binary inside the image (healthcheck)
 
 	Image            string // prebuilt image reference to run instead of building (rollback); empty = build
+	BuildImage       string // BUILD_IMAGE of the Dockerfile: the Go build stage's base
+	RuntimeImage     string // RUNTIME_IMAGE of the Dockerfile: the final image's base
 	Dockerfile       string // relative to the repo root
 	Platform         string
 	Registry         string // registry server to push to; empty = local image only
@@ -113,7 +120,7 @@ type NginxConfig struct {
 	TLS                 bool
 	TLSCertFile         string // on the machine running pulumi; uploaded into the container
 	TLSKeyFile          string
-	AdminAllow          []string // CIDRs allowed to /metrics and /prometheus/
+	AdminAllow          []string // CIDRs allowed to /prometheus/ (besides its basic auth)
 	ClientMaxBodySize   string
 	ProxyConnectTimeout string
 	ProxyReadTimeout    string
@@ -131,7 +138,7 @@ type PrometheusConfig struct {
 
 // GrafanaConfig configures Grafana.
 type GrafanaConfig struct {
-	Image    string
+	Image    string // empty = no Grafana (e.g. a host where its image cannot be obtained)
 	MemoryMB int
 	HostPort int // dev only
 }
@@ -165,62 +172,47 @@ func (m MapSource) Keys() []string {
 	return ks
 }
 
-// TierOf maps a stack name to its tier: the stack name itself, or the prefix before the first "-"
-// ("pilot-eu" is a pilot), unless isl:tier says otherwise.
-func TierOf(stack string) (Tier, error) {
-	name := stack
-	if i := strings.IndexByte(name, '-'); i > 0 {
-		name = name[:i]
-	}
-	for _, t := range Tiers {
-		if string(t) == name {
-			return t, nil
-		}
-	}
-	return "", fmt.Errorf("stack %q: cannot infer the tier; name the stack dev|staging|pilot[-suffix] or set isl:tier", stack)
-}
-
-// Load builds the effective configuration of a stack from its config source and the tier defaults.
-// It rejects malformed values and unknown isl:* keys; semantic checks are in Validate.
+// Load builds the configuration of a stack from its config source. Every non-secret setting must
+// be set (the stack file is the one place its values live); Load rejects missing and malformed
+// values and unknown isl:* keys, each naming its key. Semantic checks are in Validate.
 func Load(stack string, src Source) (Config, error) {
 	cfg := Config{Stack: stack, Secrets: map[string]bool{}, Effective: map[string]string{}}
 	var errs []error
-
-	tierRaw, _, ok := src.Lookup("isl:tier")
-	var tier Tier
-	if ok && tierRaw != "" {
-		tier = Tier(tierRaw)
-		if tier != Dev && tier != Staging && tier != Pilot {
-			return cfg, fmt.Errorf("isl:tier: must be one of dev, staging, pilot (got %q)", tierRaw)
-		}
-	} else {
-		t, err := TierOf(stack)
-		if err != nil {
-			return cfg, err
-		}
-		tier = t
+	missing := func(key string) error {
+		return fmt.Errorf("%s: not set; every stack states every setting (copy it from another Pulumi.<stack>.yaml): pulumi config set %s <value>", key, key)
 	}
-	cfg.Tier = tier
-	cfg.Effective["isl:tier"] = string(tier)
 
-	known := map[string]bool{"isl:tier": true}
+	tierRaw, _, ok := src.Lookup(TierKey)
+	switch tier := Tier(strings.TrimSpace(tierRaw)); {
+	case !ok:
+		return cfg, missing(TierKey)
+	case tier != Dev && tier != Staging && tier != Pilot:
+		return cfg, fmt.Errorf("%s: must be one of dev, staging, pilot (got %q)", TierKey, tierRaw)
+	default:
+		cfg.Tier = tier
+	}
+	cfg.Effective[TierKey] = string(cfg.Tier)
+
+	known := map[string]bool{TierKey: true}
 	for _, s := range settings {
 		known[s.key] = true
 		raw, secret, ok := src.Lookup(s.key)
-		if secret {
+		switch {
+		case secret:
 			errs = append(errs, fmt.Errorf("%s: is not a secret; set it with `pulumi config set %s <value>`", s.key, s.key))
 			continue
+		case !ok:
+			errs = append(errs, missing(s.key))
+			continue
 		}
-		if !ok {
-			raw = s.def(tier)
-		}
-		if err := s.set(&cfg, strings.TrimSpace(raw)); err != nil {
+		raw = strings.TrimSpace(raw)
+		if err := s.set.fn(&cfg, raw); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.key, err))
 			continue
 		}
-		cfg.Effective[s.key] = strings.TrimSpace(raw)
+		cfg.Effective[s.key] = raw
 	}
-	for _, k := range append(append([]string{}, RequiredSecrets...), SecretRegistryPassword) {
+	for _, k := range append(append(append([]string{}, RequiredSecrets...), SecretRegistryPassword), AlertSecretKeys...) {
 		known[k] = true
 		v, secret, ok := src.Lookup(k)
 		if ok && !secret && v != "" {
@@ -287,7 +279,7 @@ func (c Config) Validate(mode Strictness) error {
 	if c.Tier != Dev {
 		// Only nginx is reachable from outside the Docker host on staging and pilot.
 		for key, p := range map[string]int{"isl:replicaHostPortBase": s.HostPortBase, "isl:redisHostPort": c.Redis.HostPort,
-			"isl:prometheusHostPort": c.Prometheus.HostPort, "isl:grafanaHostPort": c.Grafana.HostPort} {
+			"isl:prometheusHostPort": c.Prometheus.HostPort, "isl:grafanaHostPort": c.Grafana.HostPort, "isl:alertmanagerHostPort": c.Alertmanager.HostPort} {
 			if p != 0 {
 				bad(key, "host ports are allowed on dev only; on %s only nginx is published (got %d, want 0)", c.Tier, p)
 			}
@@ -297,7 +289,8 @@ func (c Config) Validate(mode Strictness) error {
 		}
 		// A floating reference (no tag, or :latest) would change what runs on the next pull, untested.
 		for key, ref := range map[string]string{"isl:redisImage": c.Redis.Image, "isl:nginxImage": c.Nginx.Image,
-			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image} {
+			"isl:prometheusImage": c.Prometheus.Image, "isl:grafanaImage": c.Grafana.Image, "isl:image": s.Image,
+			"isl:alertmanagerImage": c.Alertmanager.Image, "isl:buildImage": s.BuildImage, "isl:runtimeImage": s.RuntimeImage} {
 			if ref != "" && !PinnedImage(ref) {
 				bad(key, "pin the image on %s with a version tag or a digest (got %q)", c.Tier, ref)
 			}
@@ -310,7 +303,9 @@ func (c Config) Validate(mode Strictness) error {
 		checkPort("isl:redisHostPort", c.Redis.HostPort, true)
 		checkPort("isl:prometheusHostPort", c.Prometheus.HostPort, true)
 		checkPort("isl:grafanaHostPort", c.Grafana.HostPort, true)
+		checkPort("isl:alertmanagerHostPort", c.Alertmanager.HostPort, true)
 	}
+	c.validateAlerting(mode, bad)
 	if c.Tier == Pilot && !c.Nginx.TLS {
 		bad("isl:tls", "the pilot serves HTTPS only (got false)")
 	}
@@ -344,6 +339,9 @@ func (c Config) Validate(mode Strictness) error {
 	if mode == Deploy {
 		if c.Tier != Dev {
 			for _, k := range RequiredSecrets {
+				if k == SecretGrafanaPassword && c.Grafana.Image == "" {
+					continue // no Grafana
+				}
 				if !c.Secrets[k] {
 					bad(k, "secret required on %s: pulumi config set --secret %s <value>", c.Tier, k)
 				}

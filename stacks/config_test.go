@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func repoRoot(t *testing.T) string {
@@ -32,7 +34,7 @@ func loadStack(t *testing.T, stack string) Config {
 	return cfg
 }
 
-// The committed stack files spell out every non-secret setting and pass structural validation.
+// The committed stack files state every non-secret setting and pass structural validation.
 func TestCommittedStackFiles(t *testing.T) {
 	wantReplicas := map[Tier]int{Dev: 1, Staging: 2, Pilot: 3}
 	for _, tier := range Tiers {
@@ -67,13 +69,6 @@ func TestCommittedStackFiles(t *testing.T) {
 					}
 				}
 			}
-			// The committed values equal the documented defaults: the stack file is the spelled-out
-			// default, so the diff of two tiers is the diff of their defaults plus deliberate edits.
-			for _, s := range Settings() {
-				if v, ok := sf.Values[s.Key]; ok && !s.IsSecret && v != s.Default[tier] && s.Key != "isl:tier" {
-					t.Logf("%s: %q differs from the tier default %q", s.Key, v, s.Default[tier])
-				}
-			}
 		})
 	}
 }
@@ -84,13 +79,14 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	if err == nil {
 		t.Fatal("pilot without secrets and TLS files passed deploy validation")
 	}
-	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable"} {
+	for _, want := range []string{SecretRedisPassword, SecretSecretKey, SecretAPIKeys, SecretGrafanaPassword, SecretPrometheusPassword, "isl:tlsCertFile: TLS file not readable", "isl:tlsKeyFile: TLS file not readable",
+		"the pilot needs at least one alert receiver"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("deploy validation error lacks %q:\n%v", want, err)
 		}
 	}
-	if w := cfg.Warnings(); len(w) != 6 {
-		t.Errorf("warnings = %d, want 6: %v", len(w), w)
+	if w := cfg.Warnings(); len(w) != 8 {
+		t.Errorf("warnings = %d, want 8: %v", len(w), w)
 	}
 	// With secrets and readable files, it passes.
 	dir := t.TempDir()
@@ -101,6 +97,7 @@ func TestDeployValidationDemandsSecretsAndTLS(t *testing.T) {
 	for _, k := range RequiredSecrets {
 		cfg.Secrets[k] = true
 	}
+	cfg.Secrets[SecretAlertWebhookURL] = true
 	if err := cfg.Validate(Deploy); err != nil {
 		t.Fatalf("complete pilot rejected: %v", err)
 	}
@@ -137,7 +134,8 @@ func TestBadConfigRejected(t *testing.T) {
 		{"pilot without TLS", "pilot", "isl:tls", "false", "isl:tls: the pilot serves HTTPS only"},
 		{"TLS without files", "staging", "isl:tls", "true", "isl:tlsCertFile: isl:tlsCertFile and isl:tlsKeyFile are required"},
 		{"development env on pilot", "pilot", "isl:env", "development", "isl:env: must be production on pilot"},
-		{"bad policy", "dev", "isl:redisMaxmemoryPolicy", "lru", "isl:redisMaxmemoryPolicy: a Redis maxmemory-policy"},
+		{"bad policy", "dev", "isl:redisMaxmemoryPolicy", "lru", "isl:redisMaxmemoryPolicy: noeviction: every ISL key is acknowledged user state"},
+		{"evicting policy", "pilot", "isl:redisMaxmemoryPolicy", "volatile-lru", "Redis must never evict"},
 		{"bad cidr", "dev", "isl:adminAllowCidrs", "10.0.0.0/33", "isl:adminAllowCidrs: bad CIDR"},
 		{"typo key", "dev", "isl:replica", "2", "isl:replica: unknown setting (typo?)"},
 		{"unsafe host", "dev", "isl:publicHost", "a;b", "isl:publicHost: not a host name"},
@@ -146,6 +144,12 @@ func TestBadConfigRejected(t *testing.T) {
 		{"latest nginx on staging", "staging", "isl:nginxImage", "nginx:latest", "isl:nginxImage: pin the image on staging"},
 		{"registry port is no tag", "pilot", "isl:grafanaImage", "registry.local:5000/grafana", "isl:grafanaImage: pin the image on pilot"},
 		{"rollback image without tag", "pilot", "isl:image", "ghcr.io/olumi/isl", "isl:image: pin the image on pilot"},
+		{"alertmanager host port on pilot", "pilot", "isl:alertmanagerHostPort", "9093", "isl:alertmanagerHostPort: host ports are allowed on dev only"},
+		{"latest alertmanager on pilot", "pilot", "isl:alertmanagerImage", "prom/alertmanager:latest", "isl:alertmanagerImage: pin the image on pilot"},
+		{"bad alert e-mail", "staging", "isl:alertEmailTo", "oncall at example.com", "isl:alertEmailTo: bad e-mail address"},
+		{"e-mail without sender", "staging", "isl:alertEmailTo", "oncall@example.com", "isl:alertEmailFrom: a sender address is required"},
+		{"bad slack channel", "staging", "isl:alertSlackChannel", "#ISL Alerts", "isl:alertSlackChannel: a channel like #isl-alerts"},
+		{"bad repeat interval", "pilot", "isl:alertRepeatCritical", "hourly", "isl:alertRepeatCritical: a duration like 1h"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,15 +201,74 @@ func TestPinnedImage(t *testing.T) {
 	}
 }
 
-func TestTierOf(t *testing.T) {
-	for stack, want := range map[string]Tier{"dev": Dev, "staging": Staging, "pilot": Pilot, "pilot-eu": Pilot, "dev-alice": Dev} {
-		got, err := TierOf(stack)
-		if err != nil || got != want {
-			t.Errorf("TierOf(%q) = %q, %v; want %q", stack, got, err, want)
+// Every setting must be stated by the stack: there is no second set of defaults to fall back on.
+func TestLoadRequiresEverySetting(t *testing.T) {
+	sf, err := ReadStackFile(repoRoot(t), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for k, v := range sf.Values {
+		m[k] = v
+	}
+	delete(m, "isl:replicas")
+	delete(m, "isl:proxyReadTimeout")
+	_, err = Load("staging", MapSource{Values: m})
+	for _, want := range []string{"isl:replicas: not set", "isl:proxyReadTimeout: not set"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %v, want it to contain %q", err, want)
 		}
 	}
-	if _, err := TierOf("prod"); err == nil {
-		t.Error("TierOf(prod) succeeded")
+	delete(m, TierKey)
+	if _, err := Load("staging", MapSource{Values: m}); err == nil || !strings.Contains(err.Error(), "isl:tier: not set") {
+		t.Errorf("missing tier: error = %v", err)
+	}
+	m[TierKey] = "prod"
+	if _, err := Load("staging", MapSource{Values: m}); err == nil || !strings.Contains(err.Error(), "must be one of dev, staging, pilot") {
+		t.Errorf("bad tier: error = %v", err)
+	}
+}
+
+// Pulumi.yaml declares exactly the non-secret settings, with the type and description of
+// settings.go and no default: so Pulumi rejects a stack that lacks one, as Load does, and never
+// supplies a value the stack file does not state.
+func TestProjectFileDeclaresEverySetting(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proj struct {
+		Name   string
+		Config map[string]map[string]any
+	}
+	if err := yaml.Unmarshal(b, &proj); err != nil {
+		t.Fatal(err)
+	}
+	if proj.Name != Project {
+		t.Errorf("project name %q, want %q", proj.Name, Project)
+	}
+	want := map[string]bool{}
+	for _, s := range Settings() {
+		if s.IsSecret {
+			continue // a declared secret without a default would be required on dev too
+		}
+		want[s.Key] = true
+		d, ok := proj.Config[s.Key]
+		if !ok {
+			t.Errorf("%s: not declared in Pulumi.yaml; add:\n%s", s.Key, ProjectConfigEntry(s))
+			continue
+		}
+		if d["type"] != s.Type || d["description"] != s.Doc {
+			t.Errorf("%s: Pulumi.yaml declares %v, want type %q description %q:\n%s", s.Key, d, s.Type, s.Doc, ProjectConfigEntry(s))
+		}
+		if _, has := d["default"]; has {
+			t.Errorf("%s: Pulumi.yaml must not give a default (the stack files hold every value)", s.Key)
+		}
+	}
+	for k := range proj.Config {
+		if !want[k] {
+			t.Errorf("%s: declared in Pulumi.yaml but not a setting", k)
+		}
 	}
 }
 

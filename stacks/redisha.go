@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,31 +41,36 @@ type RedisHAConfig struct {
 
 // BackupConfig configures the scheduled backups.
 type BackupConfig struct {
-	Interval  string // Go duration ("1h"); "0" = no scheduled backups
+	Interval  string // Prometheus duration ("1h", "1d"); "0" = no scheduled backups
 	Retention int    // backups kept
 }
 
 // Every is the interval as a duration (0 when off).
 func (b BackupConfig) Every() time.Duration {
-	d, _ := time.ParseDuration(b.Interval)
+	d, _ := ParseInterval(b.Interval)
 	return d
 }
 
-var backupIntervalRe = regexp.MustCompile(`^(0|[0-9]+(s|m|h))$`)
-
 func init() {
 	settings = append(settings,
-		setting{"isl:redisHA", per("false", "false", "true"), boolInto(func(c *Config) *bool { return &c.RedisHA.Enabled }),
+		setting{"isl:redisHA", boolInto(func(c *Config) *bool { return &c.RedisHA.Enabled }),
 			"Redis primary + replica with three Sentinels (quorum 2) and automatic failover"},
-		setting{"isl:sentinelDownAfterMs", all("5000"), intInto(func(c *Config) *int { return &c.RedisHA.DownAfterMS }),
+		setting{"isl:sentinelDownAfterMs", intInto(func(c *Config) *int { return &c.RedisHA.DownAfterMS }),
 			"Sentinel down-after-milliseconds: silence of the primary before a failover starts"},
-		setting{"isl:sentinelFailoverMs", all("60000"), intInto(func(c *Config) *int { return &c.RedisHA.FailoverTimeoutMS }),
+		setting{"isl:sentinelFailoverMs", intInto(func(c *Config) *int { return &c.RedisHA.FailoverTimeoutMS }),
 			"Sentinel failover-timeout"},
-		setting{"isl:redisWaitTimeoutMs", all("1000"), intInto(func(c *Config) *int { return &c.RedisHA.WaitTimeoutMS }),
+		setting{"isl:redisWaitTimeoutMs", intInto(func(c *Config) *int { return &c.RedisHA.WaitTimeoutMS }),
 			"with isl:redisHA: how long a write waits for the replica's confirmation before answering 503 retryable"},
-		setting{"isl:backupInterval", per("0", "1h", "1h"), strInto(func(c *Config) *string { return &c.Backup.Interval }, backupIntervalRe, "a duration like 1h, or 0 for none"),
-			"scheduled Redis backup (BGSAVE, RDB + AOF copied and checked) every this long; 0 = none"},
-		setting{"isl:backupRetention", per("0", "24", "48"), intInto(func(c *Config) *int { return &c.Backup.Retention }),
+		setting{"isl:backupInterval", parser{"string", func(c *Config, v string) error {
+			if v != "0" {
+				if _, err := ParseInterval(v); err != nil {
+					return fmt.Errorf("a duration like 1h or 1d, or 0 for none: %w", err)
+				}
+			}
+			c.Backup.Interval = v
+			return nil
+		}}, "scheduled Redis backup (BGSAVE, RDB + AOF copied and checked) every this long (Prometheus duration like 6h); 0 = none"},
+		setting{"isl:backupRetention", intInto(func(c *Config) *int { return &c.Backup.Retention }),
 			"newest backups kept in the backup volume"},
 	)
 }
@@ -133,7 +137,13 @@ type SentinelParams struct {
 	Quorum            int
 	DownAfterMS       int
 	FailoverTimeoutMS int
-	Password          string // Redis auth-pass and the Sentinels' own requirepass (filled in at render time)
+	// Password is the admin ACL user's (filled in at render time): the Sentinels authenticate as
+	// admin to the Redis nodes and to each other, and operators use it on the Sentinels too.
+	Password string
+	// ClientUser/ClientPassword is the Sentinels' ACL user for the service (filled in at render
+	// time): it may only look up the primary and follow failovers, not reconfigure the Sentinels.
+	ClientUser     string
+	ClientPassword string
 }
 
 // RedisHAParams is the whole replicated Redis of a bundle.
@@ -181,8 +191,8 @@ func (b BackupParams) Args() []string {
 }
 
 // ServiceRedisEnv is the non-secret Redis part of the service's environment for a bundle: a single
-// Redis by host and port, or the Sentinels (the password and the Sentinel password are secrets,
-// added by the caller: REDIS_PASSWORD, and REDIS_SENTINEL_PASSWORD when HA is on).
+// Redis by host and port, or the Sentinels (the passwords are secrets, added by the caller:
+// REDIS_PASSWORD, and with HA REDIS_SENTINEL_PASSWORD, both RedisServicePassword of the admin one).
 func (b Bundle) ServiceRedisEnv() []string {
 	if b.RedisHA == nil {
 		host := RedisAlias
@@ -192,7 +202,7 @@ func (b Bundle) ServiceRedisEnv() []string {
 		return []string{"REDIS_HOST=" + host, "REDIS_PORT=" + strconv.Itoa(b.Redis.Port), "REDIS_DB=0"}
 	}
 	return []string{"REDIS_SENTINELS=" + strings.Join(b.RedisHA.SentinelAddrs(), ","), "REDIS_MASTER_NAME=" + b.RedisHA.MasterName,
-		"REDIS_DB=0", "REDIS_WAIT_REPLICAS=1", "REDIS_WAIT_TIMEOUT_MS=" + strconv.Itoa(b.Config.RedisHA.WaitTimeoutMS)}
+		"REDIS_SENTINEL_USERNAME=" + RedisServiceUser, "REDIS_DB=0", "REDIS_WAIT_REPLICAS=1", "REDIS_WAIT_TIMEOUT_MS=" + strconv.Itoa(b.Config.RedisHA.WaitTimeoutMS)}
 }
 
 // localHADefaults gives a local placement the default ports of the HA processes it did not name:
@@ -231,8 +241,9 @@ func buildHA(b *Bundle) {
 			primaryHost, primaryPort, base = "127.0.0.1", b.Redis.Port, path.Join(pl.Dir, "redis.conf")
 		}
 		for i, name := range []string{RedisAlias, RedisReplicaAlias} {
+			// Either node replicates as the admin ACL user (the default user is off).
 			n := RedisNodeParams{Origin: origin, Name: name, BaseConf: base, Bind: b.Redis.Bind, Port: RedisPort, Dir: RedisDataPath,
-				Announce: name}
+				Announce: name, MasterUser: RedisAdminUser}
 			if pl.Local {
 				n.Port = b.Redis.Port
 				if i == 1 {
@@ -318,8 +329,10 @@ func RenderRedisNode(p RedisNodeParams) ([]byte, error) {
 
 // RenderSentinel renders one Sentinel's file (contains the password).
 func RenderSentinel(p SentinelParams) ([]byte, error) {
-	if err := checkPassword(p.Password); err != nil {
-		return nil, fmt.Errorf("render %s.conf: %w", p.Name, err)
+	for _, pw := range []string{p.Password, p.ClientPassword} {
+		if err := checkPassword(pw); err != nil {
+			return nil, fmt.Errorf("render %s.conf: %w", p.Name, err)
+		}
 	}
 	if p.Port < 1 || p.Port > 65535 || p.PrimaryPort < 1 || p.PrimaryPort > 65535 {
 		return nil, fmt.Errorf("render %s.conf: bad port", p.Name)
@@ -328,7 +341,7 @@ func RenderSentinel(p SentinelParams) ([]byte, error) {
 		return nil, fmt.Errorf("render %s.conf: quorum and timeouts must be positive", p.Name)
 	}
 	for what, v := range map[string]string{"name": p.Name, "bind": p.Bind, "dir": p.Dir, "announce": p.Announce,
-		"master name": p.MasterName, "primary": p.PrimaryHost} {
+		"master name": p.MasterName, "primary": p.PrimaryHost, "client user": p.ClientUser} {
 		if err := checkToken(what, v); err != nil {
 			return nil, fmt.Errorf("render %s.conf: %w", p.Name, err)
 		}
@@ -367,7 +380,7 @@ func (b Bundle) HAFiles(redisPassword string) ([]File, error) {
 		add(n.Name+"-node.conf", RedisNodeConfPath, c)
 	}
 	for _, s := range b.RedisHA.Sentinels {
-		s.Password = redisPassword
+		s.Password, s.ClientUser, s.ClientPassword = redisPassword, RedisServiceUser, RedisServicePassword(redisPassword)
 		c, err := RenderSentinel(s)
 		if err != nil {
 			return nil, err

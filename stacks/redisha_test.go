@@ -149,7 +149,11 @@ func TestRenderedRedisHARuns(t *testing.T) {
 		startProc(filepath.Join(dir, n.Name+"-node.conf"))
 	}
 	ask := func(port int, args ...string) string {
-		out, _ := exec.Command(cli, append([]string{"-p", strconv.Itoa(port), "-a", pw, "--no-auth-warning"}, args...)...).CombinedOutput()
+		out, _ := exec.Command(cli, append([]string{"-p", strconv.Itoa(port), "--user", RedisAdminUser, "--pass", pw, "--no-auth-warning"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	askAsService := func(port int, args ...string) string {
+		out, _ := exec.Command(cli, append([]string{"-p", strconv.Itoa(port), "--user", RedisServiceUser, "--pass", RedisServicePassword(pw), "--no-auth-warning"}, args...)...).CombinedOutput()
 		return string(out)
 	}
 	// The Sentinels learn the replica from the primary's INFO, which they poll every 10 s: start them
@@ -182,6 +186,23 @@ func TestRenderedRedisHARuns(t *testing.T) {
 			t.Fatalf("topology not formed:\nreplica: %s\nsentinel: %s", rep, ask(ports[2], "SENTINEL", "MASTER", "isl"))
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The service's ACL user finds the primary through a Sentinel and may WAIT on it, but can neither
+	// reconfigure a Sentinel nor use the default user (off on nodes and Sentinels alike).
+	if addr := strings.Fields(askAsService(ports[2], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "isl")); len(addr) != 2 || addr[1] != strconv.Itoa(ports[0]) {
+		t.Errorf("the service user cannot look up the primary: %v", addr)
+	}
+	if got := askAsService(ports[2], "SENTINEL", "FAILOVER", "isl"); !strings.Contains(got, "NOPERM") {
+		t.Errorf("the service user may start a failover: %q", got)
+	}
+	if got := askAsService(ports[0], "WAIT", "1", "100"); strings.TrimSpace(got) != "1" {
+		t.Errorf("WAIT as the service user: %q", got)
+	}
+	for _, p := range []int{ports[0], ports[2]} {
+		out, _ := exec.Command(cli, "-p", strconv.Itoa(p), "-a", pw, "--no-auth-warning", "PING").CombinedOutput()
+		if strings.Contains(string(out), "PONG") {
+			t.Errorf("port %d: the default user is on", p)
+		}
 	}
 	if !strings.Contains(ask(ports[0], "CONFIG", "GET", "appendonly"), "yes") || !strings.Contains(ask(ports[1], "CONFIG", "GET", "appendonly"), "yes") {
 		t.Error("AOF is not on on both nodes")

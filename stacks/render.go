@@ -2,14 +2,19 @@ package stacks
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/olumi/isl/monitoring"
+	"github.com/olumi/isl/monitoring/alerts"
 )
 
 // NginxParams is everything nginx.conf depends on. Paths and addresses are parameters so that the
@@ -33,6 +38,16 @@ type NginxParams struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 
+	MetricsListen string // stub_status listener for the exporter, e.g. 0.0.0.0:8082; empty = none
+	RedirectHost  string // host of the HTTP→HTTPS redirect (the configured public host; TLS only)
+
+	WorkerConnections   int    // per worker (sized to the container's memory)
+	WorkerRlimitNofile  int    // per worker: 2 × WorkerConnections + listeners and logs
+	ClientHeaderTimeout string // whole request header
+	ClientBodyTimeout   string // between two reads of the body
+	SendTimeout         string // between two writes of the response
+	ConnPerClient       int    // concurrent requests per client address (limit_conn)
+
 	Upstreams           []string // replica addresses host:port, one server line each
 	MaxFails            int
 	FailTimeout         string
@@ -42,10 +57,40 @@ type NginxParams struct {
 	ProxyReadTimeout    string
 	NextUpstreamTries   int
 	ClientMaxBodySize   string
-	AdminAllow          []string // CIDRs allowed to /metrics and /prometheus/
-	NonIdempotentPaths  []string // exact paths never retried on another replica once sent
+	AdminAllow          []string // CIDRs allowed to /prometheus/ (besides its basic auth)
 	GrafanaAddr         string   // host:port proxied under /grafana/; empty = no route
 	PrometheusAddr      string   // host:port proxied under /prometheus/; empty = no route
+	PrometheusAuthFile  string   // htpasswd file guarding /prometheus/ (basic auth); empty = none
+}
+
+// ErrorPage is one JSON error envelope nginx answers itself (a named location).
+type ErrorPage struct {
+	Name      string // /_isl/error/413 (an internal location)
+	Status    int
+	Code      string
+	Message   string
+	Action    string
+	Retryable bool
+	Detail    bool // 404/405 carry FastAPI's "detail" like the service's own
+}
+
+// ErrorPages are the envelopes of every error nginx produces itself, with the service's codes and
+// suggested actions (service/http/errors.go), so that a client parses one error shape whichever
+// component answered.
+func (p NginxParams) ErrorPages() []ErrorPage {
+	return []ErrorPage{
+		{"/_isl/error/400", 400, "validation_error", "Malformed HTTP request", "fix_input", false, false},
+		{"/_isl/error/403", 403, "forbidden", "Access denied from this network", "check_credentials", false, false},
+		{"/_isl/error/404", 404, "not_found", "Not Found", "fix_input", false, true},
+		{"/_isl/error/405", 405, "method_not_allowed", "Method Not Allowed", "fix_input", false, true},
+		{"/_isl/error/408", 408, "timeout", "The request was not received in time", "retry_later", true, false},
+		{"/_isl/error/413", 413, "payload_too_large", "Request body exceeds " + p.ClientMaxBodySize + " bytes", "fix_input", false, false},
+		{"/_isl/error/414", 414, "validation_error", "Request URI or headers too long", "fix_input", false, false},
+		{"/_isl/error/429", 429, "rate_limited", "Too many concurrent connections from this client; retry later", "retry_later", true, false},
+		{"/_isl/error/500", 500, "computation_error", "The entry point failed. Check logs for details.", "report_issue", false, false},
+		{"/_isl/error/502", 502, "service_unavailable", "No replica could answer; retry shortly", "retry_later", true, false},
+		{"/_isl/error/504", 504, "timeout", "No replica answered in time; retry shortly", "retry_later", true, false},
+	}
 }
 
 // WatchParams parametrises the nginx container entry point that reloads nginx when replica aliases
@@ -78,19 +123,84 @@ type PrometheusParams struct {
 	EvaluationInterval string
 	RuleFiles          []string
 	Targets            []string // ISL replica addresses
+	NginxExporter      string   // prometheus-nginx-exporter address; empty = not scraped
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
 	BackupTargets      []string // the backup runner's /metrics, scraped as job isl-backup; empty = none
+	AlertmanagerAddr   string   // host:port alerts are sent to; empty = none
 }
 
 // AlertParams is everything the alert rules depend on.
 type AlertParams struct {
 	Origin        string
-	MemoryLimitMB int // per-replica memory limit: the memory alert fires above 80 % of it
+	MemoryLimitMB int // per-replica memory limit, named in the memory alert's description
+	// BackupInterval is the stack's isl:backupInterval; zero = no scheduled backups, no backup rules.
+	BackupInterval time.Duration
+	// NginxConnections is nginx's connection capacity (workers × worker_connections): the
+	// entry-point alert fires above 80 % of it.
+	NginxConnections int
 }
 
-// MemoryLimitBytes is used by the template.
-func (a AlertParams) MemoryLimitBytes() int64 { return int64(a.MemoryLimitMB) << 20 }
+// T is every alert threshold, for the template: one source of truth with the dashboards.
+func (AlertParams) T() alerts.Values { return alerts.Current() }
+
+// BackupIntervalSeconds is used by the template.
+func (a AlertParams) BackupIntervalSeconds() int64 { return int64(a.BackupInterval / time.Second) }
+
+// BackupMaxAge is the age (BackupAgeIntervals intervals) past which backups count as missing, as a
+// Prometheus duration.
+func (a AlertParams) BackupMaxAge() string {
+	return promDuration(a.BackupInterval * alerts.BackupAgeIntervals)
+}
+
+// BackupIntervalText is the interval as a Prometheus duration, for the descriptions.
+func (a AlertParams) BackupIntervalText() string { return promDuration(a.BackupInterval) }
+
+// ParseInterval parses a duration in Prometheus' syntax, which also has days ("1d", "6h", "90m").
+func ParseInterval(v string) (time.Duration, error) {
+	m := promDurationRe.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil || strings.TrimSpace(v) == "" {
+		return 0, fmt.Errorf("bad duration %q (want e.g. 6h, 1d, 30m)", v)
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		if m[i+1] != "" {
+			n, err := strconv.ParseInt(m[i+1], 10, 32)
+			if err != nil || n > int64(maxInterval/unit) {
+				return 0, fmt.Errorf("bad duration %q: longer than a year", v)
+			}
+			d += time.Duration(n) * unit
+		}
+	}
+	if d <= 0 || d > maxInterval {
+		return 0, fmt.Errorf("bad duration %q: must be positive and at most a year", v)
+	}
+	return d, nil
+}
+
+// maxInterval bounds intervals far below time.Duration's range (292 years).
+const maxInterval = 366 * 24 * time.Hour
+
+var promDurationRe = regexp.MustCompile(`^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$`)
+
+// promDuration spells d in Prometheus' duration syntax ("1h30m", "90s").
+func promDuration(d time.Duration) string {
+	s := int64(d / time.Second)
+	var b strings.Builder
+	for _, u := range []struct {
+		n    int64
+		unit string
+	}{{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}} {
+		if s >= u.n {
+			fmt.Fprintf(&b, "%d%s", s/u.n, u.unit)
+			s %= u.n
+		}
+	}
+	if b.Len() == 0 {
+		return "0s"
+	}
+	return b.String()
+}
 
 // GrafanaParams is everything the Grafana provisioning files depend on.
 type GrafanaParams struct {
@@ -133,8 +243,10 @@ func render(name, tmplPath string, delims [2]string, data any) ([]byte, error) {
 		return nil, err
 	}
 	t, err := template.New(name).Delims(delims[0], delims[1]).Option("missingkey=error").Funcs(template.FuncMap{
-		"join":  strings.Join,
-		"quote": strconv.Quote,
+		"join":    strings.Join,
+		"quote":   strconv.Quote,
+		"list":    func(v ...string) []string { return v },
+		"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + " %" },
 	}).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s template: %w", name, err)
@@ -166,18 +278,25 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
-	for what, v := range map[string]string{"connect timeout": p.ProxyConnectTimeout, "send timeout": p.ProxySendTimeout, "read timeout": p.ProxyReadTimeout} {
+	for what, v := range map[string]string{"connect timeout": p.ProxyConnectTimeout, "send timeout": p.ProxySendTimeout, "read timeout": p.ProxyReadTimeout,
+		"client header timeout": p.ClientHeaderTimeout, "client body timeout": p.ClientBodyTimeout, "client send timeout": p.SendTimeout} {
 		if !durationNg.MatchString(v) {
 			return nil, fmt.Errorf("render nginx.conf: %s: bad duration %q", what, v)
 		}
 	}
-	if p.StatusListen != "" {
-		if err := checkHostPort("status listen", p.StatusListen); err != nil {
+	for what, v := range map[string]string{"status listen": p.StatusListen, "metrics listen": p.MetricsListen} {
+		if v == "" {
+			continue
+		}
+		if err := checkHostPort(what, v); err != nil {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
 	if p.MaxFails < 1 || p.NextUpstreamTries < 1 {
 		return nil, fmt.Errorf("render nginx.conf: max_fails and proxy_next_upstream_tries must be ≥ 1")
+	}
+	if p.WorkerConnections < 64 || p.WorkerRlimitNofile < 2*p.WorkerConnections || p.ConnPerClient < 1 {
+		return nil, fmt.Errorf("render nginx.conf: worker_connections (≥ 64, rlimit ≥ twice it) and the per-client connection limit must be set")
 	}
 	if p.TLS {
 		for what, v := range map[string]string{"https listen": p.HTTPSListen, "certificate": p.TLSCertFile, "key": p.TLSKeyFile} {
@@ -185,11 +304,14 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 				return nil, fmt.Errorf("render nginx.conf: %w", err)
 			}
 		}
+		if err := checkToken("redirect host", p.RedirectHost); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
+		}
 		if p.HTTPSPort < 1 || p.HTTPSPort > 65535 {
 			return nil, fmt.Errorf("render nginx.conf: bad public HTTPS port %d", p.HTTPSPort)
 		}
 	}
-	for _, v := range append(append([]string{}, p.AdminAllow...), p.NonIdempotentPaths...) {
+	for _, v := range p.AdminAllow {
 		if err := checkToken("allow/path", v); err != nil {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
@@ -204,6 +326,11 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 		// proxy_pass through a variable resolves at request time: a name needs a resolver.
 		if h, _, _ := net.SplitHostPort(v); net.ParseIP(h) == nil && p.Resolver == "" {
 			return nil, fmt.Errorf("render nginx.conf: %s address %q is a name but no resolver is set", what, v)
+		}
+	}
+	if p.PrometheusAuthFile != "" {
+		if err := checkToken("prometheus auth file", p.PrometheusAuthFile); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
 	if p.User != "" {
@@ -234,7 +361,26 @@ func RenderNginxWatch(p WatchParams) ([]byte, error) {
 
 var passwordRe = regexp.MustCompile(`^[\x21-\x7e]+$`)
 
-// RenderRedis renders redis.conf. The result contains the password: treat it as a secret.
+// ServicePassword is the password of the restricted "isl" Redis user, derived from the stack's
+// Redis (admin) password so that no second secret has to be stored, and one-way: the service's
+// credentials do not reveal the admin's.
+func (p RedisParams) ServicePassword() string { return RedisServicePassword(p.Password) }
+
+// RedisServiceUser is the ACL user the service connects as (REDIS_USERNAME).
+const RedisServiceUser = "isl"
+
+// RedisAdminUser is the ACL user of operators and tooling (the stack's Redis password): the HA
+// nodes replicate and the Sentinels monitor as it, the backup runner reads through it.
+const RedisAdminUser = "admin"
+
+// RedisServicePassword derives the "isl" user's password from the admin password.
+func RedisServicePassword(adminPassword string) string {
+	mac := hmac.New(sha256.New, []byte(adminPassword))
+	mac.Write([]byte("isl redis service user"))
+	return hex.EncodeToString(mac.Sum(nil))[:40]
+}
+
+// RenderRedis renders redis.conf. The result contains the passwords: treat it as a secret.
 func RenderRedis(p RedisParams) ([]byte, error) {
 	if len(p.Password) < 8 || !passwordRe.MatchString(p.Password) || strings.ContainsAny(p.Password, `"'\#`) {
 		return nil, fmt.Errorf("render redis.conf: the Redis password must be ≥ 8 printable characters without spaces, quotes, backslashes or #")
@@ -275,16 +421,29 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 			return nil, fmt.Errorf("render prometheus.yml: %w", err)
 		}
 	}
+	if p.NginxExporter != "" {
+		if err := checkHostPort("nginx exporter", p.NginxExporter); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
+	}
 	if !durationNg.MatchString(p.ScrapeInterval) || !durationNg.MatchString(p.EvaluationInterval) {
 		return nil, fmt.Errorf("render prometheus.yml: bad interval")
+	}
+	if p.AlertmanagerAddr != "" {
+		if err := checkHostPort("alertmanager", p.AlertmanagerAddr); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
 	}
 	return render("prometheus.yml", "templates/prometheus.yml.tmpl", goDelims, p)
 }
 
 // RenderAlertRules renders the Prometheus alert rules.
 func RenderAlertRules(p AlertParams) ([]byte, error) {
-	if p.MemoryLimitMB < 1 {
-		return nil, fmt.Errorf("render alert rules: memory limit must be positive")
+	if p.MemoryLimitMB < 1 || p.NginxConnections < 1 {
+		return nil, fmt.Errorf("render alert rules: memory limit and nginx connections must be positive")
+	}
+	if p.BackupInterval < 0 || p.BackupInterval%time.Second != 0 {
+		return nil, fmt.Errorf("render alert rules: the backup interval must be whole seconds (got %s)", p.BackupInterval)
 	}
 	return render("isl-alerts.yml", "rules/isl-alerts.yml.tmpl", [2]string{"[[", "]]"}, p)
 }

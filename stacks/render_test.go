@@ -3,17 +3,9 @@ package stacks
 import (
 	"bufio"
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +22,9 @@ import (
 	"time"
 
 	"github.com/olumi/isl/monitoring"
+	"github.com/olumi/isl/monitoring/alerts"
+	"github.com/olumi/isl/stacks/certs"
+	"gopkg.in/yaml.v3"
 )
 
 // requireBinary returns the path of a program the rendered files are checked with. On CI
@@ -56,31 +51,14 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// selfSigned writes a throwaway certificate and key for host names.
+// selfSigned writes a throwaway certificate and key for host names (and 127.0.0.1) into dir.
 func selfSigned(t *testing.T, dir string, names ...string) (string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	cert, key := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	if err := certs.SelfSigned(cert, key, 24*time.Hour, append(names, "127.0.0.1")...); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, keyPath := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return cert, keyPath
+	return cert, key
 }
 
 func run(t *testing.T, name string, args ...string) (string, error) {
@@ -132,17 +110,44 @@ func TestNginxConfig(t *testing.T) {
 			}
 			text := string(conf)
 			mustContain(t, text,
-				"least_conn;", "max_fails=3 fail_timeout=30s;", "client_max_body_size 1m;",
+				"least_conn;", "zone isl_backend 64k;", "max_fails=1 fail_timeout=1s;", "client_max_body_size 1m;",
 				`add_header X-Frame-Options "SAMEORIGIN" always;`, `add_header X-Content-Type-Options "nosniff" always;`,
 				`add_header X-XSS-Protection "1; mode=block" always;`, "resolver 127.0.0.11",
-				"location = /metrics {", "deny all;", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
-				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;")
+				"location = /metrics {", "proxy_next_upstream error timeout http_502 http_504 non_idempotent;",
+				"proxy_read_timeout 60s;", "listen 127.0.0.1:8081;", "listen 0.0.0.0:8082;", "stub_status;",
+				"client_header_timeout 10s;", "client_body_timeout 10s;", "send_timeout 10s;", "reset_timedout_connection on;",
+				"limit_conn isl_conn_per_client 128;", "worker_connections 2048;", "worker_processes 2;", "error_page 413 /_isl/error/413;",
+				`"$isl_method $isl_route $server_protocol"`)
+			// A designed 503 is an answer: never retried, never a mark-down; raw request URIs (user
+			// ids) are never logged.
+			if strings.Contains(text, "http_503") || strings.Contains(text, "$request_uri $server_protocol") || strings.Contains(text, `"$request"`) {
+				t.Error("nginx retries 503s, or logs raw request URIs")
+			}
+			// /metrics is never proxied: its location only answers 404.
+			if m := text[strings.Index(text, "location = /metrics {"):]; strings.Contains(m[:strings.Index(m, "}")], "proxy_pass") {
+				t.Error("/metrics is proxied through the public entry")
+			}
+			// Without its password /prometheus/ has no route; with it, basic auth guards it.
+			if strings.Contains(text, "location /prometheus/") {
+				t.Error("/prometheus/ routed without isl:prometheusAdminPassword")
+			}
+			withAuth := cfg
+			withAuth.Secrets = map[string]bool{SecretPrometheusPassword: true}
+			ba, _ := Build(withAuth, Placement{})
+			authConf, err := RenderNginx(ba.Nginx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, string(authConf), "location /prometheus/ {", "auth_basic_user_file "+NginxHtpasswdPath+";")
+			if strings.Count(text, "proxy_hide_header ") != 3 {
+				t.Error("replica security headers not hidden (each would be sent twice)")
+			}
 			if strings.Contains(text, "location = /api/v1/preferences/update") || strings.Count(text, "proxy_next_upstream ") != 1 {
 				t.Error("/preferences/update is idempotent (re-answers replace): it must be retried like every route, with one proxy_next_upstream policy")
 			}
 			if tier == Pilot {
-				mustContain(t, text, "listen 443 ssl;", "return 301 https://$host$request_uri;", "Strict-Transport-Security",
-					"ssl_certificate "+NginxCertPath+";")
+				mustContain(t, text, "listen 443 ssl http2;", "return 308 https://"+cfg.Nginx.PublicHost+"$request_uri;", "Strict-Transport-Security",
+					"ssl_certificate "+NginxCertPath+";", "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:")
 			} else if strings.Contains(text, "Strict-Transport-Security") || strings.Contains(text, "ssl") {
 				t.Error("HSTS/TLS on a plain-HTTP stack")
 			}
@@ -150,7 +155,9 @@ func TestNginxConfig(t *testing.T) {
 		t.Run(string(tier)+"/nginx -t container", func(t *testing.T) {
 			nginx := requireBinary(t, "nginx")
 			dir := t.TempDir()
-			conf, err := RenderNginx(containerNginxForTest(t, cfg, dir))
+			withAuth := cfg
+			withAuth.Secrets = map[string]bool{SecretPrometheusPassword: true}
+			conf, err := RenderNginx(containerNginxForTest(t, withAuth, dir))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,41 +204,22 @@ func mustContain(t *testing.T, text string, needles ...string) {
 
 // TestNginxProxiesAndFailsOver runs nginx on the local render in front of two fake replicas, one
 // of them dead, and checks what the config promises: every request answered (POST included) by
-// failing over, security headers, /metrics denied to non-admin clients, 1 MiB body limit.
+// failing over, security headers (once each), /metrics never proxied, 1 MiB body limit.
 func TestNginxProxiesAndFailsOver(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		// The service sets these too (for direct access): nginx must not send them twice.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "SAMEORIGIN")
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"path":%q}`, r.URL.Path)
 	}))
 	defer live.Close()
 	deadPort := freePort(t) // nothing listens there
-	dir := t.TempDir()
-	cfg := loadStack(t, "staging")
-	cfg.Nginx.AdminAllow = []string{"10.255.255.255/32"} // the test client (127.0.0.1) is not an admin
-	port := freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: port,
-		Upstreams: []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	waitHTTP(t, base+"/health", &stderr)
+	// The test client (127.0.0.1) is not an admin.
+	base, _ := liveNginx(t, "staging", []string{fmt.Sprintf("127.0.0.1:%d", deadPort), strings.TrimPrefix(live.URL, "http://")},
+		func(b *Bundle) { b.Nginx.AdminAllow = []string{"10.255.255.255/32"} })
 
 	for i := 0; i < 6; i++ { // least_conn alternates: some of these first hit the dead replica
 		for _, path := range []string{"/api/v1/causal/validate", "/api/v1/preferences/update"} {
@@ -247,15 +235,22 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 			if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
 				t.Errorf("security headers missing: %v", resp.Header)
 			}
+			for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"} {
+				if n := len(resp.Header.Values(h)); n != 1 {
+					t.Errorf("%s sent %d times", h, n)
+				}
+			}
 		}
 	}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
+	mbody, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 403 {
-		t.Errorf("/metrics from a non-admin client → %d, want 403", resp.StatusCode)
+	// Never proxied, whatever the client address: a JSON 404, not a replica's metrics.
+	if resp.StatusCode != 404 || !strings.Contains(string(mbody), `"error_code":"not_found"`) {
+		t.Errorf("/metrics → %d %s, want the JSON 404", resp.StatusCode, mbody)
 	}
 	resp, err = http.Post(base+"/api/v1/causal/validate", "application/json", bytes.NewReader(make([]byte, 1<<20+1)))
 	if err != nil {
@@ -270,44 +265,23 @@ func TestNginxProxiesAndFailsOver(t *testing.T) {
 // TestNginxTLSRedirect runs the pilot's TLS render locally: HTTP redirects to HTTPS, HTTPS answers
 // with HSTS.
 func TestNginxTLSRedirect(t *testing.T) {
-	nginx := requireBinary(t, "nginx")
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer live.Close()
-	dir := t.TempDir()
-	cert, key := selfSigned(t, dir, "localhost")
-	cfg := loadStack(t, "pilot")
-	hp, sp := freePort(t), freePort(t)
-	b, err := Build(cfg, Placement{Local: true, Dir: dir, HTTPPort: hp, HTTPSPort: sp, TLSCertFile: cert, TLSKeyFile: key,
-		Upstreams: []string{strings.TrimPrefix(live.URL, "http://")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := RenderNginx(b.Nginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.MkdirAll(b.Nginx.TempDir, 0o755)
-	cp := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(cp, conf, 0o644)
-	cmd := exec.Command(nginx, "-p", dir, "-c", cp, "-e", b.Nginx.ErrorLog, "-g", "daemon off;")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stopNginx(cmd)
-	client := &http.Client{
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	httpsBase := fmt.Sprintf("https://127.0.0.1:%d", sp)
-	waitHTTPClient(t, client, httpsBase+"/health", &stderr)
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/x?y=1", hp))
+	httpBase, b := liveNginx(t, "pilot", []string{strings.TrimPrefix(live.URL, "http://")}, nil)
+	hp := strings.TrimPrefix(httpBase, "http://127.0.0.1:")
+	_, sp, _ := net.SplitHostPort(b.Nginx.HTTPSListen)
+	client := insecureClient()
+	httpsBase := "https://" + b.Nginx.HTTPSListen
+	// 308 (a POST stays a POST) to the configured host (the local render's is 127.0.0.1), never
+	// the client's Host header.
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:"+hp+"/api/v1/x?y=1", strings.NewReader("{}"))
+	req.Host = "evil.example"
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 301 || resp.Header.Get("Location") != fmt.Sprintf("https://127.0.0.1:%d/api/v1/x?y=1", sp) {
+	if resp.StatusCode != 308 || resp.Header.Get("Location") != "https://127.0.0.1:"+sp+"/api/v1/x?y=1" {
 		t.Errorf("HTTP → %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, err = client.Get(httpsBase + "/health")
@@ -383,12 +357,12 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 }
 
-// writeRulesAndTests renders the alert rules with the 512 MiB limit the unit tests assume, next to
-// a copy of the promtool unit tests.
+// writeRulesAndTests renders the alert rules with the 512 MiB limit and the 1h backup interval the
+// unit tests assume, next to a copy of the promtool unit tests.
 func writeRulesAndTests(t *testing.T, mutate func(string) string) string {
 	t.Helper()
 	dir := t.TempDir()
-	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512})
+	rules, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, BackupInterval: time.Hour, NginxConnections: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,28 +389,96 @@ func TestAlertRules(t *testing.T) {
 		t.Fatalf("promtool test rules: %v\n%s", err, out)
 	}
 	text, _ := os.ReadFile(filepath.Join(dir, "isl-alerts.yml"))
-	for _, alert := range []string{"ISLServiceDown", "ISLHighLatencyCausal", "ISLHighLatencyPreference", "ISLHighErrorRate",
-		"ISLRedisDisconnected", "ISLTooManyActiveRequests", "ISLHighMemory"} {
-		if !strings.Contains(string(text), "alert: "+alert) {
+	for _, alert := range []string{"ISLRedisMemoryHigh", "ISLRedisFullForNewUsers", "ISLEntryDown", "ISLEntryConnectionsHigh", "ISLEntryErrors"} {
+		if _, ok := alertExprs(t, text)[alert]; !ok {
 			t.Errorf("alert %s missing", alert)
 		}
 	}
-	if !strings.Contains(string(text), "/ 536870912 > 0.8") {
-		t.Error("memory alert not relative to the rendered 512 MiB limit")
+	exprs := alertExprs(t, text)
+	// Every threshold of the alerts package is the one its rule compares against.
+	for _, th := range alerts.All() {
+		expr, ok := exprs[th.Alert]
+		if !ok {
+			t.Errorf("alert %s missing", th.Alert)
+			continue
+		}
+		if th.Alert == "ISLServiceDown" || th.Alert == "ISLRedisDisconnected" {
+			// 0/1 signals: the rule tests for 0, the panel turns red below 1.
+			if !strings.HasSuffix(expr, "== 0") {
+				t.Errorf("%s: %q does not test for 0", th.Alert, expr)
+			}
+			continue
+		}
+		if want := "> " + strconv.FormatFloat(th.Value, 'f', -1, 64); !strings.HasSuffix(expr, want) {
+			t.Errorf("%s: expression %q does not end in the threshold %q", th.Alert, expr, want)
+		}
 	}
+	if !strings.Contains(exprs["ISLHighMemory"], "/ on (job, instance) isl_memory_limit_bytes{job=\"isl\"}") {
+		t.Error("memory alert not relative to the limit each replica reads from its cgroup")
+	}
+	// Without a backup schedule there are no backup rules (nothing would ever report).
+	plain, err := RenderAlertRules(AlertParams{Origin: "test", MemoryLimitMB: 512, NginxConnections: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain), "isl-backup") {
+		t.Error("backup rules rendered for a stack without isl:backupInterval")
+	}
+}
+
+// alertExprs maps alert name → expression (one line, trimmed) of a rendered rule file.
+func alertExprs(t *testing.T, rules []byte) map[string]string {
+	t.Helper()
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(rules, &f); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out[r.Alert] = strings.TrimSpace(r.Expr)
+			}
+		}
+	}
+	return out
 }
 
 // The promtool unit tests must be able to fail: with a threshold moved, they do.
 func TestAlertRuleTestsCatchWrongThresholds(t *testing.T) {
 	promtool := requireBinary(t, "promtool")
 	mutations := map[string][2]string{
-		"causal SLO 3 s":        {"> 2.0", "> 3.0"},
-		"preference SLO 2 s":    {"> 1.5", "> 2.0"},
-		"error rate 20 %":       {"> 0.05", "> 0.2"},
-		"active requests ≥ 100": {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
-		"memory 95 %":           {"> 0.8", "> 0.95"},
-		"redis alert inverted":  {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
-		"down after 5m":         {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"causal SLO 3 s":           {`causal/.*"}[5m]))) > 2`, `causal/.*"}[5m]))) > 3`},
+		"preference SLO 2 s":       {"> 1.5", "> 2.0"},
+		"analysis SLO 3 s":         {`analysis)/.*"}[5m]))) > 2`, `analysis)/.*"}[5m]))) > 3`},
+		"analysis without team":    {"(validation|team|analysis)", "(validation|analysis)"},
+		"error rate 20 %":          {"> 0.05", "> 0.2"},
+		"auth surge 2/s":           {`status=~"401|403"}[5m])) > 1`, `status=~"401|403"}[5m])) > 2`},
+		"auth surge counts 4xx":    {`status=~"401|403"`, `status=~"4.."`},
+		"active requests ≥ 100":    {"isl_active_requests{job=\"isl\"} > 100", "isl_active_requests{job=\"isl\"} >= 100"},
+		"memory 95 %":              {"> 0.8", "> 0.95"},
+		"memory by configured":     {`isl_memory_limit_bytes{job="isl"}`, `536870912`},
+		"redis alert inverted":     {"isl_redis_connected{job=\"isl\"} == 0", "isl_redis_connected{job=\"isl\"} == 1"},
+		"down after 5m":            {"up{job=\"isl\"} == 0\n        for: 1m", "up{job=\"isl\"} == 0\n        for: 5m"},
+		"failover per replica":     {"max by (job) (increase(isl_redis_primary_changes_total", "(increase(isl_redis_primary_changes_total"},
+		"failover 15m window":      {"isl_redis_primary_changes_total{job=\"isl\"}[5m]", "isl_redis_primary_changes_total{job=\"isl\"}[15m]"},
+		"replica lag ≥ 1 MiB":      {"> 1048576", ">= 1048576"},
+		"replica lag without for":  {"> 1048576\n        for: 2m", "> 1048576\n        for: 0m"},
+		"backup after 3 intervals": {"isl:backup_age:intervals > 2", "isl:backup_age:intervals > 3"},
+		"backup interval 2h":       {"/ 3600", "/ 7200"},
+		"redis warning at 65 %":    {"> 0.75", "> 0.65"},
+		"redis full at 95 %":       {">= 0.9", ">= 0.96"},
+		"entry errors at 2 %":      {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.05", "clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1) > 0.02"},
+		"entry errors unclamped":   {"clamp_min(sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m])), 1)", "sum(rate(nginx_http_requests_total{job=\"nginx\"}[5m]))"},
+		"connections at 70 %":      {"/ 4096 > 0.8", "/ 4096 > 0.7"},
+		"entry down ignores up":    {" or min(up{job=\"nginx\"}) < 1", ""},
 	}
 	for name, m := range mutations {
 		t.Run(name, func(t *testing.T) {
@@ -502,8 +544,11 @@ func TestRedisConfig(t *testing.T) {
 			if got := resp(t, conn, r, "AUTH", "wrong-password"); !strings.HasPrefix(got, "-") {
 				t.Errorf("AUTH with a wrong password → %q", got)
 			}
-			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); got != "+OK" {
-				t.Fatalf("AUTH → %q", got)
+			if got := resp(t, conn, r, "AUTH", "s3cret-Pa55word"); !strings.HasPrefix(got, "-") {
+				t.Errorf("AUTH as the default user → %q, want refused (default is off)", got)
+			}
+			if got := resp(t, conn, r, "AUTH", "admin", "s3cret-Pa55word"); got != "+OK" {
+				t.Fatalf("AUTH admin → %q", got)
 			}
 			if got := resp(t, conn, r, "PING"); got != "+PONG" {
 				t.Errorf("PING → %q", got)
@@ -514,6 +559,7 @@ func TestRedisConfig(t *testing.T) {
 					t.Errorf("CONFIG GET %s → %q, want %q", key, got, want)
 				}
 			}
+			testServiceACL(t, b, rc, redisServer, port, &cmd)
 		})
 	}
 }
@@ -736,8 +782,9 @@ func TestPrometheusServesLocalRender(t *testing.T) {
 	for _, g := range rules.Data.Groups {
 		n += len(g.Rules)
 	}
-	if n != 7 {
-		t.Errorf("%d rules loaded, want 7", n)
+	rendered, _ := FindFile(files, "isl-alerts.yml")
+	if want := bytes.Count(rendered.Content, []byte("- alert: ")) + bytes.Count(rendered.Content, []byte("- record: ")); n != want || n < 16 {
+		t.Errorf("%d rules loaded, want the %d rendered (at least 16)", n, want)
 	}
 	var targets struct {
 		Data struct {
@@ -788,5 +835,72 @@ func stopNginx(cmd *exec.Cmd) {
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
+	}
+}
+
+// testServiceACL: the service's "isl" user runs every command the service sends on its own keys,
+// and nothing else (FLUSHALL, CONFIG, SHUTDOWN, KEYS, other keys); its transactions survive a
+// restart on the AOF (a -@all default user made Redis 7.0 drop every MULTI/EXEC on replay).
+func testServiceACL(t *testing.T, b Bundle, rc File, redisServer string, port int, cmd **exec.Cmd) {
+	t.Helper()
+	dial := func() (net.Conn, *bufio.Reader) {
+		var conn net.Conn
+		var err error
+		for range 100 {
+			if conn, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if conn == nil {
+			t.Fatalf("redis: %v", err)
+		}
+		r := bufio.NewReader(conn)
+		if got := resp(t, conn, r, "AUTH", RedisServiceUser, RedisServicePassword("s3cret-Pa55word")); got != "+OK" {
+			t.Fatalf("AUTH %s → %q", RedisServiceUser, got)
+		}
+		// A restarted Redis answers -LOADING while it replays the AOF.
+		for i := 0; i < 100 && strings.HasPrefix(resp(t, conn, r, "PING"), "-LOADING"); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return conn, r
+	}
+	conn, r := dial()
+	allowed := [][]string{
+		{"PING"}, {"INFO", "memory"}, {"SET", "isl:user:h:beliefs", "{}", "EX", "100"}, {"GET", "isl:user:h:beliefs"},
+		{"GETEX", "isl:user:h:beliefs", "EX", "200"}, {"ZADD", "isl:user:h:queries", "1", "q"}, {"EXPIRE", "isl:user:h:queries", "100"},
+		{"RPUSH", "isl:user:h:responses", "x"}, {"LTRIM", "isl:user:h:responses", "-1000", "-1"}, {"ZCARD", "isl:user:h:queries"}, {"SCAN", "0", "MATCH", "isl:user:h:*"},
+		{"INCRBY", "isl:ratelimit:k:1", "1"}, {"MGET", "isl:ratelimit:k:1", "isl:ratelimit:k:0"},
+		{"EVAL", "return redis.call('GET', KEYS[1])", "1", "isl:user:h:beliefs"}, {"DEL", "isl:user:x"},
+	}
+	for _, c := range allowed {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Errorf("isl user: %v → %q", c, got)
+		}
+	}
+	for _, c := range [][]string{{"FLUSHALL"}, {"CONFIG", "SET", "maxmemory", "1"}, {"SHUTDOWN"}, {"KEYS", "*"}, {"BGREWRITEAOF"}, {"CLIENT", "KILL", "TYPE", "normal"},
+		{"SET", "other:key", "1"}, {"GET", "other:key"}, {"ACL", "LIST"}} {
+		if got := resp(t, conn, r, c...); !strings.HasPrefix(got, "-NOPERM") {
+			t.Errorf("isl user: %v → %q, want NOPERM", c, got)
+		}
+	}
+	for _, c := range [][]string{{"MULTI"}, {"ZADD", "isl:user:h:queries", "2", "q2"}, {"RPUSH", "isl:user:h:responses", "y"}, {"EXEC"}} {
+		if got := resp(t, conn, r, c...); strings.HasPrefix(got, "-") {
+			t.Fatalf("isl user: %v → %q", c, got)
+		}
+	}
+	conn.Close()
+	// Restart on the AOF: the transaction is still there.
+	(*cmd).Process.Signal(syscall.SIGTERM)
+	(*cmd).Wait()
+	*cmd = exec.Command(redisServer, rc.Path)
+	if err := (*cmd).Start(); err != nil {
+		t.Fatal(err)
+	}
+	conn, r = dial()
+	defer conn.Close()
+	if got := resp(t, conn, r, "ZCARD", "isl:user:h:queries"); got != ":2" {
+		log, _ := os.ReadFile(b.Redis.LogFile)
+		t.Errorf("after a restart on the AOF the transaction's ZADD is gone (ZCARD %q)\n%s", got, log)
 	}
 }

@@ -22,11 +22,16 @@ const (
 	GrafanaPort         = 3000
 	PrometheusPrefix    = "/prometheus"
 	NginxStatusPort     = 8081
+	NginxMetricsPort    = 8082 // stub_status, private network only
+	NginxExporterAlias  = "nginx-exporter"
+	NginxExporterPort   = 9113
 	DockerDNS           = "127.0.0.11"
 	NginxConfPath       = "/etc/nginx/nginx.conf"
 	NginxWatchPath      = "/usr/local/bin/isl-nginx-watch.sh"
 	NginxCertPath       = "/etc/nginx/tls/fullchain.pem"
 	NginxKeyPath        = "/etc/nginx/tls/privkey.pem"
+	NginxHtpasswdPath   = "/etc/nginx/htpasswd-prometheus"
+	PrometheusAdminUser = "admin"
 	RedisConfPath       = "/usr/local/etc/redis/redis.conf"
 	RedisDataPath       = "/data"
 	PrometheusConfPath  = "/etc/prometheus/prometheus.yml"
@@ -57,6 +62,11 @@ type Placement struct {
 	TLSKeyFile     string   // local only: key path (default isl:tlsKeyFile)
 	RedisPort      int      // local only: Redis port (0 = 6379)
 	PrometheusAddr string   // local only: Prometheus listen address (default 127.0.0.1:9090)
+	// local only: Alertmanager listen address (default 127.0.0.1:9093)
+	AlertmanagerAddr string
+	// local only: nginx stub_status listener and the exporter's address (empty = no exporter)
+	NginxMetricsAddr  string
+	NginxExporterAddr string
 	// local only, with isl:redisHA: the replica's and the three Sentinels' ports
 	RedisReplicaPort int
 	SentinelPorts    []int
@@ -77,18 +87,25 @@ type Bundle struct {
 	Grafana        GrafanaParams  // containers only
 	RedisHA        *RedisHAParams // nil = a single Redis (dev, or staging without isl:redisHA)
 	Backup         *BackupParams  // nil = no scheduled backups (isl:backupInterval 0)
+	// Alertmanager is rendered on its own (AlertmanagerFile), with the receiver secrets.
+	Alertmanager     AlertmanagerParams
+	AlertmanagerArgs []string
 }
 
-// NonIdempotentPaths are the routes that change stored state in a way a second delivery would
-// change again, so nginx never re-sends them to another replica once they reached one. There are
-// none today: every POST is a deterministic computation, and /preferences/update is an idempotent
-// overwrite (a re-answered query replaces its earlier answer and the completed count is a set
-// size), so a request cut by a crashing or draining replica is safely re-sent — which is what makes
-// a replica failure invisible to the client (issue 6, e2e "replica failure under load"). The hook
-// stays for any future route that is not.
-func NonIdempotentPaths(apiPrefix string) []string {
-	_ = apiPrefix
-	return nil
+// nginx sizing. Two workers (the container's CPU share; "auto" would follow the host's cores and
+// multiply the memory). Each connection may hold up to ~32 KiB (1 KiB header buffer, up to 4×8 KiB
+// large headers or a 16 KiB body buffer), so the connections per worker are the container memory
+// over 32 KiB, split between the workers: 128 MiB → 2 048 per worker, 4 096 in all. One client
+// address may have NginxConnPerClient requests in progress (slow bodies included) at once: above the
+// 100 concurrent users of the pilot's SLO, which may all come from one CEE backend address.
+const (
+	NginxWorkers       = 2
+	NginxConnPerClient = 128
+)
+
+// NginxWorkerConnections is worker_connections for a container of memoryMB (at least 1 024).
+func NginxWorkerConnections(memoryMB, workers int) int {
+	return max(1024, memoryMB*1024/32/max(1, workers))
 }
 
 // Build resolves the render parameters of a stack for a placement.
@@ -148,18 +165,24 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		}
 	}
 
+	workers := NginxWorkers
 	b.Nginx = NginxParams{
-		Origin: origin, WorkerProcesses: "auto",
+		Origin: origin, WorkerProcesses: strconv.Itoa(workers),
 		ServerName: cfg.Nginx.PublicHost, HTTPListen: httpListen, HTTPSListen: httpsListen, HTTPSPort: httpsPublic,
-		TLS: tls, TLSCertFile: cert, TLSKeyFile: key,
-		Upstreams: upstreams, MaxFails: 3, FailTimeout: "30s",
+		TLS: tls, TLSCertFile: cert, TLSKeyFile: key, RedirectHost: cfg.Nginx.PublicHost,
+		WorkerConnections:   NginxWorkerConnections(cfg.Nginx.MemoryMB, workers),
+		ClientHeaderTimeout: "10s", ClientBodyTimeout: "10s", SendTimeout: "10s", ConnPerClient: NginxConnPerClient,
+		Upstreams: upstreams, MaxFails: 1, FailTimeout: "1s",
 		ProxyConnectTimeout: cfg.Nginx.ProxyConnectTimeout, ProxySendTimeout: cfg.Nginx.ProxyReadTimeout,
 		ProxyReadTimeout: cfg.Nginx.ProxyReadTimeout, NextUpstreamTries: 3,
 		ClientMaxBodySize: cfg.Nginx.ClientMaxBodySize, AdminAllow: cfg.Nginx.AdminAllow,
-		NonIdempotentPaths: NonIdempotentPaths(cfg.Service.APIPrefix),
-		PrometheusAddr:     promAddr,
+		PrometheusAddr: promAddr,
 	}
+	b.Nginx.WorkerRlimitNofile = 2*b.Nginx.WorkerConnections + 256
 	if pl.Local {
+		// The self-signed local certificate is for 127.0.0.1/localhost, not the public name.
+		b.Nginx.RedirectHost = "127.0.0.1"
+		b.Nginx.MetricsListen = pl.NginxMetricsAddr
 		d := pl.Dir
 		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog = path.Join(d, "nginx.pid"), path.Join(d, "nginx-error.log"), path.Join(d, "nginx-access.log")
 		b.Nginx.TempDir = path.Join(d, "nginx-temp")
@@ -168,7 +191,16 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		b.Nginx.PidFile, b.Nginx.ErrorLog, b.Nginx.AccessLog, b.Nginx.TempDir = "/var/run/nginx.pid", "/dev/stderr", "/dev/stdout", "/var/cache/nginx"
 		b.Nginx.Resolver = DockerDNS
 		b.Nginx.StatusListen = "127.0.0.1:" + strconv.Itoa(NginxStatusPort)
-		b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
+		b.Nginx.MetricsListen = "0.0.0.0:" + strconv.Itoa(NginxMetricsPort)
+		if cfg.Grafana.Image != "" {
+			b.Nginx.GrafanaAddr = net.JoinHostPort(GrafanaAlias, strconv.Itoa(GrafanaPort))
+		}
+		// /prometheus/ is served only behind basic auth; without its password it has no route.
+		if cfg.Secrets[SecretPrometheusPassword] {
+			b.Nginx.PrometheusAuthFile = NginxHtpasswdPath
+		} else {
+			b.Nginx.PrometheusAddr = ""
+		}
 		b.Watch = WatchParams{Origin: origin, Hosts: slots, IntervalSeconds: 2}
 	}
 
@@ -185,7 +217,8 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 	}
 	b.Prometheus = PrometheusParams{Origin: origin, Stack: cfg.Stack, ScrapeInterval: cfg.Prometheus.ScrapeInterval,
 		EvaluationInterval: cfg.Prometheus.ScrapeInterval, RuleFiles: []string{rules}, Targets: upstreams,
-		SelfAddr: promSelf, SelfMetricsPath: PrometheusPrefix + "/metrics"}
+		SelfAddr: promSelf, SelfMetricsPath: PrometheusPrefix + "/metrics", AlertmanagerAddr: b.alertmanagerAddr()}
+	b.buildAlertmanager(origin)
 	conf, data := PrometheusConfPath, PrometheusDataPath
 	if pl.Local {
 		conf, data = path.Join(pl.Dir, "prometheus.yml"), path.Join(pl.Dir, "prometheus-data")
@@ -196,13 +229,19 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--storage.tsdb.retention.time=" + cfg.Prometheus.Retention,
 		"--web.listen-address=" + promListen,
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
-		"--web.enable-lifecycle",
 	}
 	if err := localHADefaults(&b.Placement, redisPort); err != nil {
 		return b, err
 	}
 	buildHA(&b)
-	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB}
+	// The backup rules follow the backup runner: rendered only when backups are scheduled.
+	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB, NginxConnections: workers * b.Nginx.WorkerConnections,
+		BackupInterval: cfg.Backup.Every()}
+	if pl.Local {
+		// Containers: the exporter container is not part of the Pulumi program yet (it needs an
+		// image); until it is, the nginx job is not rendered there rather than scraped as down.
+		b.Prometheus.NginxExporter = pl.NginxExporterAddr
+	}
 	if !pl.Local {
 		b.Grafana = GrafanaParams{Origin: origin, PrometheusURL: "http://" + promAddr + PrometheusPrefix,
 			ScrapeInterval: cfg.Prometheus.ScrapeInterval, DashboardsDir: GrafanaDashDir}

@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -73,7 +80,7 @@ func TestSummarise(t *testing.T) {
 	}
 	up := st[1]
 	if up.Requests != 3 || up.Errors != 2 || up.Statuses["502"] != 1 || up.Statuses["transport_error"] != 1 || up.Statuses["200"] != 1 ||
-		len(up.FirstErrors) != 2 || up.P50 != Millis(ms(4)) || up.Mean != Millis(ms(4)) {
+		len(up.ErrorKinds) != 2 || up.Succeeded != 1 || up.P50 != Millis(ms(4)) || up.Mean != Millis(ms(4)) {
 		t.Fatalf("update stats %+v", up)
 	}
 	if d := 100 * 1.0 / 3; up.SuccessRate < d-1e-9 || up.SuccessRate > d+1e-9 {
@@ -191,18 +198,15 @@ func TestRunMixAgainstLoopback(t *testing.T) {
 }
 
 func TestRunCountsFailuresAndFailsVerdict(t *testing.T) {
-	srv, _ := fakeISL(t, "k1", func(p string) bool { return p == payloads.TeamAlign.Path })
+	// team/align passes the pre-check, then fails every request.
+	var seen atomic.Int64
+	srv, _ := fakeISL(t, "k1", func(p string) bool { return p == payloads.TeamAlign.Path && seen.Add(1) > 1 })
 	rep, err := Run(context.Background(), Config{Host: srv.URL, APIKey: "k1", Duration: 200 * time.Millisecond, Concurrency: 2, MaxRequests: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Errors == 0 || rep.Verdict.Pass {
 		t.Fatalf("want failures and a failed verdict: %+v", rep)
-	}
-	// A wrong key: every API request fails with 401.
-	rep, _ = Run(context.Background(), Config{Host: srv.URL, APIKey: "wrong", Duration: 100 * time.Millisecond, Concurrency: 1, MaxRequests: 50})
-	if rep.Errors != rep.Requests || rep.Verdict.Pass {
-		t.Fatalf("wrong key: %+v", rep)
 	}
 }
 
@@ -212,7 +216,8 @@ func TestRunBoundedByCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Requests != 37 || n.Load() != 37 || len(rep.Endpoints) != 1 || rep.Endpoints[0].Endpoint != "health" {
+	// The server also saw the one pre-check request.
+	if rep.Requests != 37 || n.Load() != 37+1 || len(rep.Endpoints) != 1 || rep.Endpoints[0].Endpoint != "health" {
 		t.Fatalf("report %+v, server saw %d", rep, n.Load())
 	}
 	if rep.Seconds > 5 {
@@ -231,5 +236,125 @@ func TestConfigRejected(t *testing.T) {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%+v: want error", c)
 		}
+	}
+}
+
+// A wrong or missing key, or an untrusted certificate, aborts before the run with advice; the
+// target sees only the pre-check, not a whole duration of 401s.
+func TestPrecheckAborts(t *testing.T) {
+	srv, n := fakeISL(t, "k1", nil)
+	for _, tc := range []struct{ key, advice string }{{"wrong", "API key was rejected"}, {"", "requires an API key"}} {
+		_, err := Run(context.Background(), Config{Host: srv.URL, APIKey: tc.key, Duration: 10 * time.Second, Concurrency: 4})
+		var pe *PrecheckError
+		if !errors.As(err, &pe) || !strings.Contains(pe.Advice, tc.advice) || !strings.Contains(err.Error(), "status 401") {
+			t.Fatalf("key %q: %v", tc.key, err)
+		}
+	}
+	if n.Load() > 2 {
+		t.Fatalf("the target saw %d requests: the pre-check must stop at the first failure", n.Load())
+	}
+
+	tlsSrv := httptest.NewUnstartedServer(srv.Config.Handler)
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+	_, err := Run(context.Background(), Config{Host: tlsSrv.URL, APIKey: "k1", Duration: time.Second, Concurrency: 1})
+	var pe *PrecheckError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Advice, "--cacert") {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), Config{Host: tlsSrv.URL, APIKey: "k1", CACert: ca, Duration: 100 * time.Millisecond, Concurrency: 1, MaxRequests: 30})
+	if err != nil || rep.Requests == 0 || !rep.Verdict.Pass {
+		t.Fatalf("with --cacert: %v %+v", err, rep)
+	}
+	if _, err := Run(context.Background(), Config{Host: tlsSrv.URL, CACert: filepath.Join(t.TempDir(), "none.pem"), Duration: time.Second, Concurrency: 1}); err == nil {
+		t.Fatal("a missing --cacert file must be an error")
+	}
+}
+
+// Failed samples never make a latency SLO pass: fast 401s are not latency, and an endpoint with
+// no successful response fails its check.
+func TestVerdictOnFailedSamples(t *testing.T) {
+	var s []Sample
+	for i := 0; i < 100; i++ {
+		s = append(s, Sample{Endpoint: "causal/validate", Latency: ms(3), Status: 401, Err: "status 401: {\"trace_id\":\"" + fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) + "\"}"})
+	}
+	for i := 0; i < 10; i++ {
+		s = append(s, Sample{Endpoint: "teaching/teach", Latency: ms(1900), OK: true, Status: 200},
+			Sample{Endpoint: "teaching/teach", Latency: ms(2), Status: 503, Err: "status 503"})
+	}
+	st := Summarise(s, time.Second)
+	cv, teach := st[0], st[1]
+	if cv.Succeeded != 0 || cv.P95 != 0 || len(cv.ErrorKinds) != 1 || cv.ErrorKinds[0].Count != 100 {
+		t.Fatalf("causal: %+v", cv)
+	}
+	if teach.P50 != Millis(ms(1900)) || teach.P95 != Millis(ms(1900)) || teach.Succeeded != 10 {
+		t.Fatalf("teach latency must come from the 200s only: %+v", teach)
+	}
+	v := Judge(st, 100, PilotSLO)
+	got := map[string]Check{}
+	for _, c := range v.Checks {
+		got[c.Name] = c
+	}
+	if v.Pass || got["p95 causal/validate"].Pass || got["p95 causal/validate"].Observed != "no successful response" {
+		t.Fatalf("causal check %+v", got["p95 causal/validate"])
+	}
+	if got["p95 teaching/teach"].Pass { // 1.9 s > 1.5 s; the 2 ms 503s must not pull it under
+		t.Fatalf("teach check %+v", got["p95 teaching/teach"])
+	}
+	var text bytes.Buffer
+	Report{Endpoints: st, Verdict: v}.WriteText(&text)
+	if strings.Count(text.String(), "error causal/validate") != 1 || !strings.Contains(text.String(), "×100") {
+		t.Fatalf("each distinct error once, with its count:\n%s", text.String())
+	}
+}
+
+// The open loop keeps offering load when the target falls behind: latency includes the queueing
+// and arrivals that could not be sent count as failures.
+func TestOpenLoopMeasuresOverload(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(40 * time.Millisecond)
+		_, _ = w.Write([]byte(`{"status":"healthy"}`))
+	}))
+	defer slow.Close()
+	// Capacity 2 workers / 40 ms = 50/s, offered 200/s for 0.5 s.
+	rep, err := Run(context.Background(), Config{Host: slow.URL, Mix: MixHealth, Rate: 200, Concurrency: 2, Duration: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Endpoints[0]
+	if rep.LoadModel != "open" || h.Statuses["not_sent"] == 0 || rep.Errors == 0 {
+		t.Fatalf("overload not reported: %+v", rep)
+	}
+	if time.Duration(h.P95) < 150*time.Millisecond { // a closed loop would report ≈ 40 ms
+		t.Fatalf("p95 %v hides the queueing", h.P95)
+	}
+	if rep.Requests < 90 { // ≈ 100 arrivals offered
+		t.Fatalf("offered load %d", rep.Requests)
+	}
+
+	fast, _ := fakeISL(t, "", nil)
+	rep, err = Run(context.Background(), Config{Host: fast.URL, Rate: 100, Concurrency: 4, Duration: 400 * time.Millisecond, Payloads: PayloadsVaried})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Errors != 0 || rep.Requests < 30 || rep.Requests > 60 || !rep.Verdict.Pass {
+		t.Fatalf("fast target at 100/s for 0.4 s: %+v", rep)
+	}
+}
+
+func TestProgressShowsCurrentRate(t *testing.T) {
+	srv, _ := fakeISL(t, "", nil)
+	var progress bytes.Buffer
+	if _, err := Run(context.Background(), Config{Host: srv.URL, Mix: MixHealth, Duration: 200 * time.Millisecond, Concurrency: 1,
+		MaxRequests: 100, Progress: &progress, ProgressEvery: 50 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`rps [0-9.]+ \(avg [0-9.]+\)`).MatchString(progress.String()) {
+		t.Fatalf("progress %q", progress.String())
 	}
 }

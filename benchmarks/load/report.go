@@ -8,7 +8,12 @@ import (
 
 // WriteText prints the human report: per-endpoint table, totals and the verdict.
 func (r Report) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "ISL load test: %s  mix=%s  concurrency=%d  duration=%.1fs\n\n", r.Host, r.Mix, r.Concurrency, r.Seconds)
+	model := "closed loop"
+	if r.LoadModel == "open" {
+		model = fmt.Sprintf("open loop at %g req/s", r.TargetRate)
+	}
+	fmt.Fprintf(w, "ISL load test: %s  mix=%s  payloads=%s  %s  concurrency=%d  duration=%.1fs\n", r.Host, r.Mix, r.Payloads, model, r.Concurrency, r.Seconds)
+	fmt.Fprintf(w, "latency percentiles are over successful (200) responses only\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "endpoint\trequests\terrors\tsuccess\trps\tp50\tp95\tp99\tmax\t")
 	for _, s := range r.Endpoints {
@@ -17,8 +22,8 @@ func (r Report) WriteText(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "\ntotal: %d requests, %d errors, success %.3f%%, throughput %.1f req/s\n", r.Requests, r.Errors, r.SuccessRate, r.RPS)
 	for _, s := range r.Endpoints {
-		for _, e := range s.FirstErrors {
-			fmt.Fprintf(w, "  error %s: %s\n", s.Endpoint, e)
+		for _, e := range s.ErrorKinds {
+			fmt.Fprintf(w, "  error %s ×%d: %s\n", s.Endpoint, e.Count, e.Error)
 		}
 	}
 	fmt.Fprintln(w, "\nverdict against the pilot SLOs:")

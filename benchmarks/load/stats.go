@@ -5,8 +5,10 @@ package load
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/olumi/isl/benchmarks/payloads"
@@ -38,6 +40,7 @@ type EndpointStats struct {
 	Class       payloads.Class `json:"class"`
 	Requests    int            `json:"requests"`
 	Errors      int            `json:"errors"`
+	Succeeded   int            `json:"succeeded"` // the latency figures are over these only
 	SuccessRate float64        `json:"success_rate_pct"`
 	P50         Millis         `json:"p50_ms"`
 	P95         Millis         `json:"p95_ms"`
@@ -46,7 +49,44 @@ type EndpointStats struct {
 	Max         Millis         `json:"max_ms"`
 	RPS         float64        `json:"rps"`
 	Statuses    map[string]int `json:"statuses"`
-	FirstErrors []string       `json:"first_errors,omitempty"`
+	ErrorKinds  []ErrorKind    `json:"error_kinds,omitempty"`
+}
+
+// ErrorKind is one distinct failure and how often it occurred.
+type ErrorKind struct {
+	Error string `json:"error"`
+	Count int    `json:"count"`
+}
+
+// volatile matches the parts of an error that differ between otherwise identical failures: trace
+// ids and local ephemeral ports.
+var volatile = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|:[0-9]{2,5}->`)
+
+// errorKind is the failure with its volatile parts replaced, so that one cause prints once.
+func errorKind(msg string) string {
+	return volatile.ReplaceAllStringFunc(msg, func(m string) string {
+		if strings.HasSuffix(m, "->") {
+			return ":*->"
+		}
+		return "…"
+	})
+}
+
+// kinds counts distinct errors, most frequent first (ties by first occurrence).
+func kinds(errs []string) []ErrorKind {
+	idx := map[string]int{}
+	var out []ErrorKind
+	for _, e := range errs {
+		k := errorKind(e)
+		if i, ok := idx[k]; ok {
+			out[i].Count++
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, ErrorKind{Error: k, Count: 1})
+	}
+	slices.SortStableFunc(out, func(a, b ErrorKind) int { return b.Count - a.Count })
+	return out
 }
 
 // Millis marshals a duration as fractional milliseconds.
@@ -95,26 +135,35 @@ func Summarise(samples []Sample, elapsed time.Duration) []EndpointStats {
 	for _, n := range order {
 		ss := by[n]
 		st := EndpointStats{Endpoint: n, Class: classOf[n], Requests: len(ss), Statuses: map[string]int{}}
+		// Latency is judged on successful responses only: a 3 ms 401 or a refused connection
+		// says nothing about how fast the service computes.
 		lat := make([]time.Duration, 0, len(ss))
 		var sum time.Duration
+		var errs []string
 		for _, s := range ss {
-			lat = append(lat, s.Latency)
-			sum += s.Latency
 			key := fmt.Sprint(s.Status)
 			if s.Status == 0 {
 				key = "transport_error"
+				if strings.HasPrefix(s.Err, "not sent") {
+					key = "not_sent"
+				}
 			}
 			st.Statuses[key]++
 			if !s.OK {
 				st.Errors++
-				if len(st.FirstErrors) < 5 {
-					st.FirstErrors = append(st.FirstErrors, s.Err)
-				}
+				errs = append(errs, s.Err)
+				continue
 			}
+			lat = append(lat, s.Latency)
+			sum += s.Latency
 		}
-		slices.Sort(lat)
-		st.P50, st.P95, st.P99 = Millis(Percentile(lat, 50)), Millis(Percentile(lat, 95)), Millis(Percentile(lat, 99))
-		st.Mean, st.Max = Millis(sum/time.Duration(len(ss))), Millis(lat[len(lat)-1])
+		st.ErrorKinds = kinds(errs)
+		st.Succeeded = len(lat)
+		if len(lat) > 0 {
+			slices.Sort(lat)
+			st.P50, st.P95, st.P99 = Millis(Percentile(lat, 50)), Millis(Percentile(lat, 95)), Millis(Percentile(lat, 99))
+			st.Mean, st.Max = Millis(sum/time.Duration(len(lat))), Millis(lat[len(lat)-1])
+		}
 		st.SuccessRate = successRate(st.Requests, st.Errors)
 		if elapsed > 0 {
 			st.RPS = float64(st.Requests) / elapsed.Seconds()
@@ -171,7 +220,11 @@ func Judge(stats []EndpointStats, concurrency int, slo SLO) Verdict {
 		default:
 			continue
 		}
-		add(Check{Name: "p95 " + s.Endpoint, Target: "< " + limit.String(), Observed: s.P95.String(), Pass: time.Duration(s.P95) < limit})
+		if s.Requests-s.Errors <= 0 {
+			add(Check{Name: "p95 " + s.Endpoint, Target: "< " + limit.String(), Observed: "no successful response", Pass: false})
+			continue
+		}
+		add(Check{Name: "p95 " + s.Endpoint, Target: "< " + limit.String(), Observed: s.P95.String() + fmt.Sprintf(" (%d ok)", s.Requests-s.Errors), Pass: time.Duration(s.P95) < limit})
 	}
 	if total == 0 {
 		add(Check{Name: "requests", Target: "> 0", Observed: "0", Pass: false})

@@ -52,3 +52,30 @@ func TestFirstQueryID(t *testing.T) {
 		}
 	}
 }
+
+// Varied bodies are JSON objects, reproducible for the same index and different across indexes.
+// (That the service accepts them is checked by the integration suite against a live ISL.)
+func TestVariedBodies(t *testing.T) {
+	for _, e := range Stateless() {
+		t.Run(e.Name, func(t *testing.T) {
+			seen := map[string]bool{}
+			for i := 0; i < 50; i++ {
+				b := Varied(e, i)
+				var m map[string]any
+				if err := json.Unmarshal(b, &m); err != nil {
+					t.Fatalf("%d: %v", i, err)
+				}
+				if string(Varied(e, i)) != string(b) {
+					t.Fatalf("%d: not reproducible", i)
+				}
+				seen[string(b)] = true
+			}
+			if len(seen) < 40 {
+				t.Fatalf("only %d distinct bodies in 50", len(seen))
+			}
+		})
+	}
+	if string(VariedElicitBody("u", 1)) == string(VariedElicitBody("u", 2)) {
+		t.Fatal("elicit bodies do not vary")
+	}
+}

@@ -6,7 +6,6 @@ package align
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/olumi/isl/engine/jsonv"
@@ -209,7 +208,7 @@ func commonGround(ps []Perspective) CommonGround {
 	cons, uc := shared(con)
 	agreement := 0.0
 	if up+uc > 0 {
-		agreement = round(float64(len(goals)+len(cons))/float64(up+uc)*100, 1)
+		agreement = jsonv.Round(float64(len(goals)+len(cons))/float64(up+uc)*100, 1)
 	}
 	return CommonGround{SharedGoals: goals, SharedConstraints: cons, AgreementLevel: agreement}
 }
@@ -299,15 +298,6 @@ func satisfaction(pw []phrase, ix *attrIndex) float64 {
 	return float64(m) / float64(len(pw)) * 100
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 func tradeoffFor(role string, attrs jsonv.Map[jsonv.Value]) Tradeoff {
 	t := Tradeoff{Role: role, Gives: "Some priorities", Gets: "Alternative benefits"}
 	if v, ok := attrs.Get("speed"); ok {
@@ -337,7 +327,7 @@ func analyseOptions(ps []Perspective, os []Option) []AlignedOption {
 		ao := AlignedOption{Option: o.ID, SatisfiesRoles: []string{}, Tradeoffs: []Tradeoff{}}
 		total := 0.0
 		for i, p := range ps {
-			if p.PreferredOptions != nil && contains(p.PreferredOptions, o.ID) {
+			if p.PreferredOptions != nil && slices.Contains(p.PreferredOptions, o.ID) {
 				ao.SatisfiesRoles = append(ao.SatisfiesRoles, p.Role)
 				total += 100
 				continue
@@ -351,7 +341,7 @@ func analyseOptions(ps []Perspective, os []Option) []AlignedOption {
 			}
 		}
 		if len(ps) > 0 {
-			ao.SatisfactionScore = round(total/float64(len(ps)), 1)
+			ao.SatisfactionScore = jsonv.Round(total/float64(len(ps)), 1)
 		}
 		out = append(out, ao)
 	}
@@ -380,7 +370,7 @@ func mentions(priorities [][]string, term string) bool {
 
 func setMinus(a, b []string) bool {
 	for _, x := range a {
-		if !contains(b, x) {
+		if !slices.Contains(b, x) {
 			return true
 		}
 	}
@@ -459,7 +449,7 @@ func recommend(opts []AlignedOption, cg CommonGround, conflicts []Conflict) Reco
 		conf = "medium"
 	}
 	rationale := fmt.Sprintf("This option achieves %s%% overall satisfaction, satisfying %d of the team roles. ",
-		f0(top.SatisfactionScore), len(top.SatisfiesRoles))
+		jsonv.F0(top.SatisfactionScore), len(top.SatisfiesRoles))
 	if cg.AgreementLevel >= 70 {
 		rationale += "There is strong alignment on shared goals, making implementation smoother."
 	} else if len(conflicts) > 0 {
@@ -502,11 +492,11 @@ func explain(n int, agreement float64, top string, score float64, conflicts []Co
 		note = fmt.Sprintf("with %d conflicts to address", len(conflicts))
 	}
 	return Explanation{
-		Summary: fmt.Sprintf("Team shows %s alignment with %s satisfying %s%% of priorities", level, top, f0(score)),
+		Summary: fmt.Sprintf("Team shows %s alignment with %s satisfying %s%% of priorities", level, top, jsonv.F0(score)),
 		Reasoning: fmt.Sprintf("Across %d team perspectives, there is %s%% agreement on shared goals and constraints. "+
 			"The recommended option '%s' achieves the highest overall satisfaction (%s%%) %s. "+
 			"This option balances the priorities of all stakeholders while acknowledging necessary tradeoffs.",
-			n, f0(agreement), top, f0(score), note),
+			n, jsonv.F0(agreement), top, jsonv.F0(score), note),
 		TechnicalBasis: "Overlap analysis of stated priorities and constraints with whole-word matching of priorities " +
 			"against option attributes; conflicts identified from diverging preferred options and opposed priority themes.",
 		Assumptions: []string{
@@ -515,12 +505,4 @@ func explain(n int, agreement float64, top string, score float64, conflicts []Co
 			"Team will engage in good-faith negotiation on tradeoffs",
 		},
 	}
-}
-
-func f0(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
-
-// round is Python's round(x, n): correctly rounded decimal formatting, parsed back.
-func round(x float64, n int) float64 {
-	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', n, 64), 64)
-	return r
 }

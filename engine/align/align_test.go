@@ -333,11 +333,16 @@ func checkInvariants(t testing.TB, req Request) {
 }
 
 func FuzzAlign(f *testing.F) {
-	raw, _ := os.ReadFile("testdata/w9.json")
+	raw, err := os.ReadFile("testdata/w9.json")
+	if err != nil {
+		f.Fatalf("seed: %v", err)
+	}
 	var g struct {
 		Request json.RawMessage `json:"request"`
 	}
-	_ = json.Unmarshal(raw, &g)
+	if err := json.Unmarshal(raw, &g); err != nil || len(g.Request) == 0 {
+		f.Fatalf("seed testdata/w9.json: no request (%v)", err)
+	}
 	f.Add([]byte(g.Request))
 	f.Add([]byte(`{"perspectives":[{"role":"a","priorities":["Cost","x_y"],"constraints":["c"],"preferred_options":["o"]}],"options":[{"id":"o","name":"n","attributes":{"costume":[1,{"k":"cost"}],"speed":"fast"}}]}`))
 	f.Add([]byte(`{"perspectives":[],"options":[]}`))

@@ -1,13 +1,16 @@
 // Package dag parses and validates causal DAGs and answers identification questions on them:
 // d-separation, the back-door criterion (all minimal adjustment sets), the front-door criterion,
-// back-door path listing and the testable implications (conditional independencies) of a DAG.
+// complete identification (latent projection and the ID algorithm), back-door path listing and the
+// testable implications (conditional independencies) of a DAG.
 //
-// Nodes are addressed by their index in the input `nodes` list; every output that lists nodes
-// uses that order, so results are deterministic.
+// Nodes are addressed by their index in the input `nodes` list. Identify works on the canonical
+// copy of the graph (nodes sorted by name, edges by endpoint names), so its answer does not depend
+// on the order in which nodes and edges are given.
 package dag
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -190,6 +193,42 @@ func (g *Graph) topoOrder() []int {
 		}
 	}
 	return order
+}
+
+// canonical returns g with its nodes sorted by name and its edges sorted by (from, to) name: every
+// tie-break of the algorithms (index order) then becomes name order, which makes answers
+// independent of the input order. g itself when already canonical.
+func (g *Graph) canonical() *Graph {
+	names := append([]string(nil), g.names...)
+	sort.Strings(names)
+	edges := g.Edges()
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i][0] != edges[j][0] {
+			return edges[i][0] < edges[j][0]
+		}
+		return edges[i][1] < edges[j][1]
+	})
+	same := true
+	for i, n := range names {
+		if g.names[i] != n {
+			same = false
+			break
+		}
+	}
+	for i, e := range g.edges {
+		if !same || g.names[e[0]] != edges[i][0] || g.names[e[1]] != edges[i][1] {
+			same = false
+			break
+		}
+	}
+	if same {
+		return g
+	}
+	c, err := parse(names, edges, 0, 0)
+	if err != nil {
+		panic("dag: canonical copy of a valid graph failed: " + err.Error()) // impossible: same graph
+	}
+	return c
 }
 
 // Len is the number of nodes.

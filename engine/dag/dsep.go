@@ -267,3 +267,66 @@ func (g *Graph) dsepMoral(cut []bool, x, y, z []int) bool {
 	}
 	return true
 }
+
+// reachableBall marks the nodes d-connected to some node of x given z in the view with cut
+// out-edges (Bayes-ball; nodes of z are never marked).
+func (g *Graph) reachableBall(cut []bool, x, z []int) []bool {
+	n := len(g.names)
+	inZ := g.mark(z)
+	anZ := g.ancestorsView(cut, z)
+	const up, down = 0, 1
+	visited := make([][2]bool, n)
+	type st struct{ v, dir int }
+	var stack []st
+	push := func(v, dir int) {
+		if !visited[v][dir] {
+			visited[v][dir] = true
+			stack = append(stack, st{v, dir})
+		}
+	}
+	for _, v := range x {
+		push(v, up)
+	}
+	out := make([]bool, n)
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		v := s.v
+		if !inZ[v] {
+			out[v] = true
+		}
+		cutV := cut != nil && cut[v]
+		if s.dir == up {
+			if inZ[v] {
+				continue
+			}
+			for _, p := range g.parents[v] {
+				if cut == nil || !cut[p] {
+					push(p, up)
+				}
+			}
+			if !cutV {
+				for _, c := range g.children[v] {
+					push(c, down)
+				}
+			}
+			continue
+		}
+		if !inZ[v] && !cutV {
+			for _, c := range g.children[v] {
+				push(c, down)
+			}
+		}
+		if anZ[v] {
+			for _, p := range g.parents[v] {
+				if cut == nil || !cut[p] {
+					push(p, up)
+				}
+			}
+		}
+	}
+	for _, v := range x {
+		out[v] = false
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -19,12 +20,16 @@ type fuzzInput struct {
 // FuzzParse feeds arbitrary JSON DAG requests through Parse and Identify: no panics, every error is
 // an InputError, accepted graphs are acyclic with valid edges, and results are self-consistent.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/identify_*.json")
+	files, err := filepath.Glob("testdata/identify_*.json")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("seed corpus testdata/identify_*.json: %d files, %v", len(files), err)
+	}
 	for _, file := range files {
 		b, err := os.ReadFile(file)
-		if err == nil {
-			f.Add(b)
+		if err != nil {
+			f.Fatalf("seed %s: %v", file, err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte(`{"nodes":["A","B","C"],"edges":[["A","B"],["B","C"],["C","A"]],"treatment":"A","outcome":"C"}`))
 	f.Add([]byte(`{"nodes":[" ","B"],"edges":[],"treatment":"B","outcome":" "}`))
@@ -57,7 +62,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("edge %v violates topological order", e)
 			}
 		}
-		res, err := g.Identify(in.Treatment, in.Outcome, in.Observed, Options{MaxSets: 10})
+		res, err := g.Identify(context.Background(), in.Treatment, in.Outcome, in.Observed, Options{MaxSets: 10})
 		if err != nil {
 			var ie *InputError
 			if !errors.As(err, &ie) {

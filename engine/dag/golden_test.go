@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -28,6 +29,11 @@ type goldenCase struct {
 		MinimalSet       json.RawMessage `json:"minimal_set"`
 		BackdoorPaths    json.RawMessage `json:"backdoor_paths"`
 		FrontDoorSet     []string        `json:"front_door_set"`
+		Method           string          `json:"method"`
+		Estimand         string          `json:"estimand"`
+		Hedge            *Hedge          `json:"hedge"`
+		SetsTruncated    bool            `json:"sets_truncated"`
+		PathsTruncated   bool            `json:"paths_truncated"`
 		IssueTypes       []string        `json:"issue_types"`
 		IssueDescription string          `json:"issue_description"`
 		Summary          string          `json:"summary"`
@@ -75,7 +81,7 @@ func jsonEq(t *testing.T, what string, got any, want json.RawMessage) {
 func TestGolden(t *testing.T) {
 	for _, c := range loadGolden(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			res, err := Validate(c.Nodes, c.Edges, c.Treatment, c.Outcome, c.Observed, Options{})
+			res, err := Validate(context.Background(), c.Nodes, c.Edges, c.Treatment, c.Outcome, c.Observed, Options{})
 			if c.ExpectError != "" {
 				var ie *InputError
 				if !errors.As(err, &ie) {
@@ -101,6 +107,18 @@ func TestGolden(t *testing.T) {
 			jsonEq(t, "backdoor_paths", res.BackdoorPaths, e.BackdoorPaths)
 			if !reflect.DeepEqual(res.FrontDoorSet, e.FrontDoorSet) {
 				t.Errorf("front_door_set = %v, want %v", res.FrontDoorSet, e.FrontDoorSet)
+			}
+			if res.Method != e.Method || (e.Estimand != "" && res.Estimand != e.Estimand) {
+				t.Errorf("method/estimand = %s %q, want %s %q", res.Method, res.Estimand, e.Method, e.Estimand)
+			}
+			if !reflect.DeepEqual(res.Hedge, e.Hedge) {
+				t.Errorf("hedge = %+v, want %+v", res.Hedge, e.Hedge)
+			}
+			if res.SetsTruncated != e.SetsTruncated || res.PathsTruncated != e.PathsTruncated {
+				t.Errorf("truncated = %v/%v, want %v/%v", res.SetsTruncated, res.PathsTruncated, e.SetsTruncated, e.PathsTruncated)
+			}
+			if res.Status == StatusUncertain {
+				t.Errorf("uncertain is never produced")
 			}
 			var types []string
 			for _, is := range res.Issues {

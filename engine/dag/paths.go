@@ -1,6 +1,9 @@
 package dag
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Arrows used when printing paths (U+2192, U+2190).
 const (
@@ -9,93 +12,102 @@ const (
 )
 
 // BackdoorPaths lists the back-door paths from t to y: simple paths in the skeleton whose first
-// edge points into t, printed with the real direction of every edge ("X ← Z → Y"). The depth-first
-// search follows each node's incident edges in input edge order, so the output is deterministic.
-// At most maxPaths paths are returned and at most maxSteps search steps are spent (≤0: defaults
-// 20 and 100000); truncated reports that either cap was hit.
-func (g *Graph) BackdoorPaths(t, y string, maxPaths, maxSteps int) (paths []string, truncated bool, err error) {
-	ti, ok := g.index[t]
+// edge points into t, printed with the real direction of every edge ("X ← Z → Y"), in the
+// canonical order of Identify (depth-first, neighbours by name). At most maxPaths (≤0: 20) are
+// returned; truncated reports that more exist.
+func (g *Graph) BackdoorPaths(t, y string, maxPaths int) (paths []string, truncated bool, err error) {
+	c := g.canonical()
+	ti, ok := c.index[t]
 	if !ok {
 		return nil, false, inputErr("Treatment node '%s' not found in graph", t)
 	}
-	yi, ok := g.index[y]
+	yi, ok := c.index[y]
 	if !ok {
 		return nil, false, inputErr("Outcome node '%s' not found in graph", y)
 	}
-	p, tr := g.backdoorPaths(ti, yi, maxPaths, maxSteps)
-	return p, tr, nil
+	return c.backdoorPaths(context.Background(), ti, yi, maxPaths)
 }
 
-func (g *Graph) backdoorPaths(t, y, maxPaths, maxSteps int) (paths []string, truncated bool) {
+// backdoorPaths enumerates simple t–y paths starting with an edge into t, depth first with
+// neighbours in edge order. Before extending the path it recomputes which vertices can still
+// reach y without touching the path (one BFS per path vertex): only those are followed, so every
+// extension ends in at least one path — the search never wanders into dead ends such as a clique
+// hanging off a single vertex, and the cost per listed path is polynomial (Read & Tarjan style).
+// Whether any back-door path exists is decided by the same reachability before listing.
+func (g *Graph) backdoorPaths(ctx context.Context, t, y, maxPaths int) (paths []string, truncated bool, err error) {
 	if maxPaths <= 0 {
 		maxPaths = 20
 	}
-	if maxSteps <= 0 {
-		maxSteps = 100000
-	}
 	if t == y {
-		return nil, false
+		return nil, false, nil
 	}
 	n := len(g.names)
-	// incident neighbours in edge order
 	inc := make([][]int, n)
 	for _, e := range g.edges {
 		inc[e[0]] = append(inc[e[0]], e[1])
 		inc[e[1]] = append(inc[e[1]], e[0])
 	}
-	// prune: only nodes connected to y in the skeleton without passing through t can lie on a path
-	useful := make([]bool, n)
-	useful[y] = true
-	stack := []int{y}
-	for len(stack) > 0 {
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, w := range inc[v] {
-			if w != t && !useful[w] {
-				useful[w] = true
-				stack = append(stack, w)
-			}
-		}
-	}
 	onPath := make([]bool, n)
 	onPath[t] = true
+	// live marks the vertices that reach y in the skeleton avoiding the current path
+	live := func() []bool {
+		ok := make([]bool, n)
+		ok[y] = true
+		stack := []int{y}
+		for len(stack) > 0 {
+			v := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, w := range inc[v] {
+				if !onPath[w] && !ok[w] {
+					ok[w] = true
+					stack = append(stack, w)
+				}
+			}
+		}
+		return ok
+	}
 	path := []int{t}
 	steps := 0
-	var dfs func(v int) bool // returns false to stop
-	dfs = func(v int) bool {
+	var dfs func(v int) (bool, error) // false: stop
+	dfs = func(v int) (bool, error) {
+		if steps++; steps&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
 		if v == y {
 			paths = append(paths, g.renderPath(path))
-			return len(paths) <= maxPaths // collect one extra to know whether we truncate
+			return len(paths) <= maxPaths, nil // one extra tells whether more exist
 		}
+		ok := live()
 		for _, w := range inc[v] {
-			if onPath[w] || !useful[w] {
+			if onPath[w] || !ok[w] {
 				continue
-			}
-			steps++
-			if steps > maxSteps {
-				truncated = true
-				return false
 			}
 			onPath[w] = true
 			path = append(path, w)
-			cont := dfs(w)
+			cont, err := dfs(w)
 			path = path[:len(path)-1]
 			onPath[w] = false
-			if !cont {
-				return false
+			if !cont || err != nil {
+				return false, err
 			}
 		}
-		return true
+		return true, nil
 	}
+	ok := live()
 	for _, p := range g.parents[t] {
-		if !useful[p] {
+		if !ok[p] {
 			continue
 		}
 		onPath[p] = true
 		path = append(path, p)
-		cont := dfs(p)
+		cont, err := dfs(p)
 		path = path[:1]
 		onPath[p] = false
+		if err != nil {
+			return nil, false, err
+		}
 		if !cont {
 			break
 		}
@@ -103,9 +115,8 @@ func (g *Graph) backdoorPaths(t, y, maxPaths, maxSteps int) (paths []string, tru
 	if len(paths) > maxPaths {
 		paths, truncated = paths[:maxPaths], true
 	}
-	return paths, truncated
+	return paths, truncated, nil
 }
-
 func (g *Graph) renderPath(path []int) string {
 	var b strings.Builder
 	b.WriteString(g.names[path[0]])

@@ -151,12 +151,9 @@ func (h *sepHeap) Pop() any {
 // unrolled: for the free vertices v1, v2, … of Z (index order) the children are "v1 ∈ C_s",
 // "v1 ∉ C_s and v2 ∈ C_s", …, and the last leaf "all ∉ C_s" is Z itself, output when its state is
 // popped. Best-first order does not change the set of separators produced (the tree is the same),
-// but when a budget stops the enumeration early the separators found are the small ones — on
-// dense graphs the tree holds thousands of huge separators nobody would adjust for.
-// maxWork bounds the number of close() calls (≤0: unbounded).
-func (e *sepEnum) run(S []bool, maxWork int) {
+// but when the output limit stops the enumeration early the separators found are small ones.
+func (e *sepEnum) run(S []bool) {
 	n := e.n
-	work := 1
 	C, Z, ok := e.close(S, make([]bool, n))
 	if !ok {
 		return
@@ -179,11 +176,6 @@ func (e *sepEnum) run(S []bool, maxWork int) {
 				continue
 			}
 			if !e.adjT(v) { // a neighbour of t can never join the s side
-				if maxWork > 0 && work >= maxWork {
-					e.stopped = true
-					return
-				}
-				work++
 				C2 := append([]bool(nil), st.C...)
 				C2[v] = true
 				if cC, cZ, ok := e.close(C2, F); ok {
@@ -207,10 +199,8 @@ func (e *sepEnum) adjT(v int) bool {
 
 // minimalSeparators lists the minimal d-separators Z ⊆ allowed of s and t in the view of g with
 // the out-edges of cut removed, sorted by size then lexicographically by node index. It returns at
-// most limit sets (limit ≤ 0: all) after at most maxWork closure steps (≤ 0: unbounded);
-// truncated reports that enumeration stopped early (the returned sets are then the smallest of
-// those found — best-first makes them small — but not guaranteed to be the smallest overall).
-func (g *Graph) minimalSeparators(cut []bool, s, t int, allowed []bool, limit, maxWork int) (sets [][]int, truncated bool) {
+// most limit sets (limit ≤ 0: all); truncated reports that more exist.
+func (g *Graph) minimalSeparators(cut []bool, s, t int, allowed []bool, limit int) (sets [][]int, truncated bool) {
 	adj, in := g.moralAncestral(cut, []int{s, t})
 	al := make([]bool, len(g.names))
 	for v := range al {
@@ -220,7 +210,7 @@ func (g *Graph) minimalSeparators(cut []bool, s, t int, allowed []bool, limit, m
 	e := newSepEnum(adj, s, t, al, limit)
 	S := make([]bool, len(g.names))
 	S[s] = true
-	e.run(S, maxWork)
+	e.run(S)
 	sortSets(e.out)
 	return e.out, e.stopped
 }

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -68,18 +69,29 @@ func TestCapsAndSizes(t *testing.T) {
 	if !reflect.DeepEqual(all[0], []string{"A0", "A1", "A2", "A3"}) {
 		t.Fatalf("first set %v", all[0])
 	}
-	res, err := g.Identify("T", "Y", nil, Options{MaxSets: 5, MaxPaths: 3})
+	res, err := g.Identify(context.Background(), "T", "Y", nil, Options{MaxSets: 5, MaxPaths: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.AdjustmentSets) != 5 || !res.SetsTruncated || len(res.BackdoorPaths) != 3 || !res.PathsTruncated {
 		t.Fatalf("caps: %d sets (%v), %d paths (%v)", len(res.AdjustmentSets), res.SetsTruncated, len(res.BackdoorPaths), res.PathsTruncated)
 	}
-	if !reflect.DeepEqual(res.AdjustmentSets, all[:5]) {
-		t.Fatalf("capped list is not the prefix: %v", res.AdjustmentSets)
+	// no set of size ≤ 3 exists: the sets listed are minimum ones (size 4), each one of the 16
+	inAll := map[string]bool{}
+	for _, s := range all {
+		inAll[strings.Join(s, ",")] = true
 	}
-	res, _ = g.Identify("T", "Y", nil, Options{})
-	if res.SetsTruncated || res.PathsTruncated || len(res.BackdoorPaths) != 4 {
+	for _, s := range res.AdjustmentSets {
+		if len(s) != 4 || !inAll[strings.Join(s, ",")] {
+			t.Fatalf("listed set %v is not a minimum adjustment set", s)
+		}
+	}
+	if !strings.Contains(res.Explanation.Reasoning, "More minimal adjustment sets exist than the 5 listed") ||
+		!strings.Contains(res.Explanation.Reasoning, "the sets listed are the smallest (4 variables)") {
+		t.Fatalf("explanation does not say the list is capped: %q", res.Explanation.Reasoning)
+	}
+	res, _ = g.Identify(context.Background(), "T", "Y", nil, Options{})
+	if res.SetsTruncated || res.PathsTruncated || len(res.BackdoorPaths) != 4 || len(res.AdjustmentSets) != 16 {
 		t.Fatalf("no truncation expected: %+v", res)
 	}
 	if res.BackdoorPaths[0] != "T ← A0 ← B0 → Y" {
@@ -87,29 +99,32 @@ func TestCapsAndSizes(t *testing.T) {
 	}
 }
 
-func TestCapSize(t *testing.T) {
-	sets := [][]int{{1}, {2, 3}, {4, 5, 6}}
-	if got := capSize(sets, 2); len(got) != 2 {
-		t.Fatalf("cap 2: %v", got)
-	}
-	if got := capSize([][]int{{1, 2, 3, 4}, {1, 2, 3, 5}, {1, 2, 3, 4, 5}}, 3); len(got) != 2 {
-		t.Fatalf("all too big keeps smallest size: %v", got)
-	}
-	if got := capSize(sets, 0); len(got) != 3 {
-		t.Fatalf("no cap: %v", got)
-	}
-}
-
 func TestIdentifyInputErrors(t *testing.T) {
 	g, _ := Parse([]string{"A", "B"}, [][2]string{{"A", "B"}})
-	_, err := g.Identify("A", "B", []string{"A", "Zed"}, Options{})
+	_, err := g.Identify(context.Background(), "A", "B", []string{"A", "Zed"}, Options{})
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Msg != "Observed node 'Zed' not found in graph. Available nodes: A, B" {
 		t.Fatalf("observed: %v", err)
 	}
 	// treatment and outcome are observed even when not listed
-	res, err := g.Identify("A", "B", []string{}, Options{})
+	res, err := g.Identify(context.Background(), "A", "B", []string{}, Options{})
 	if err != nil || res.Status != StatusIdentifiable {
 		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+// TestAllSizesListing: the all-sizes listing of the sizes_up_to_three golden graph has the four
+// minimal sets of sizes 3, 4, 4 and 5 derived there (Identify lists only the first).
+func TestAllSizesListing(t *testing.T) {
+	g, err := Parse([]string{"Y", "E2", "T", "D2", "A", "C2", "E1", "C1", "D1"}, [][2]string{
+		{"T", "Y"}, {"A", "T"}, {"A", "Y"}, {"C1", "T"}, {"D1", "C1"}, {"E1", "C1"}, {"D1", "Y"}, {"E1", "Y"},
+		{"C2", "T"}, {"D2", "C2"}, {"E2", "C2"}, {"D2", "Y"}, {"E2", "Y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, tr, err := g.AdjustmentSets("T", "Y", nil, 0)
+	want := [][]string{{"A", "C1", "C2"}, {"A", "C1", "D2", "E2"}, {"A", "C2", "D1", "E1"}, {"A", "D1", "D2", "E1", "E2"}}
+	if err != nil || tr || !reflect.DeepEqual(all, want) {
+		t.Fatalf("got %v (%v, %v), want %v", all, tr, err, want)
 	}
 }

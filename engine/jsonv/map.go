@@ -11,8 +11,9 @@ type Entry[V any] struct {
 	Value V
 }
 
-// Map is a JSON object whose members keep their order. Lookups are linear: the contract's objects
-// are small (capped at a few hundred members), and order is what matters.
+// Map is a JSON object whose members keep their order. Lookups and Set are linear scans: the
+// engines' maps are small (capped at a few hundred members). Parse builds objects of any size with
+// an index, so decoding stays linear in the body.
 type Map[V any] []Entry[V]
 
 // Get returns the value stored under k.

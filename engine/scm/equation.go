@@ -14,8 +14,16 @@ const (
 	MaxEquationBytes = 1024
 	MaxEquations     = 200
 	MaxSamples       = 100000
-	maxNodes         = 1024
-	maxDepth         = 256
+	// MaxDistributions caps the sampled variables: each costs Samples draws and a vector of
+	// Samples floats, so an uncapped map (17 900 in 1 MB) made one request allocate 2.8 GB.
+	MaxDistributions = 200
+	// MaxSampleCells is the per-request memory budget of a simulation: Samples × (distributions +
+	// equations) vectors entries, 8 bytes each (4 M cells = 32 MB per copy of the world; the
+	// base run plus the re-run pool stay under ~100 MB). The default 10 000 samples admit the
+	// full 200 + 200 variables; a larger MAX_MONTE_CARLO_ITERATIONS admits proportionally fewer.
+	MaxSampleCells = 4_000_000
+	maxNodes       = 1024
+	maxDepth       = 256
 )
 
 type opcode uint8

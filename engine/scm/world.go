@@ -46,6 +46,12 @@ func compile(req Request, opt Options) (*compiled, error) {
 	if len(m.Equations) > MaxEquations {
 		return nil, &InputError{Msg: fmt.Sprintf("Too many structural equations (%d; at most %d)", len(m.Equations), MaxEquations)}
 	}
+	if len(m.Distributions) > MaxDistributions {
+		return nil, &InputError{Msg: fmt.Sprintf("Too many distributions (%d; at most %d)", len(m.Distributions), MaxDistributions)}
+	}
+	if vars := len(m.Distributions) + len(m.Equations); opt.Samples*vars > MaxSampleCells {
+		return nil, &InputError{Msg: fmt.Sprintf("Model too large for the simulation budget: %d samples × %d variables exceeds %d", opt.Samples, vars, MaxSampleCells)}
+	}
 	c := &compiled{
 		n: opt.Samples, eqIndex: map[string]int{}, distIdx: map[string]int{},
 		interv: map[string]float64{}, ctxVal: map[string]float64{}, outcome: req.Outcome,

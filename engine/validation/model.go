@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/olumi/isl/engine/jsonv"
@@ -240,7 +241,7 @@ func analyseEquations(eqs jsonv.Map[jsonv.Value], distVars map[string]bool, g *g
 		if vi, ok := g.index[v]; ok {
 			for _, p := range g.parents[vi] {
 				x := g.names[p]
-				if x != v && !contains(ids, x) {
+				if x != v && !slices.Contains(ids, x) {
 					add("remove_edge", fmt.Sprintf("Remove edge %s → %s, or add a term in %s to the equation for '%s'", x, v, x, v),
 						fmt.Sprintf("The DAG says %s directly causes %s, but the structural equation for %s does not use %s", x, v, v, x), 0.7, "medium")
 				}
@@ -280,21 +281,12 @@ func analyseEquations(eqs jsonv.Map[jsonv.Value], distVars map[string]bool, g *g
 	return checks, sugg
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 // equationCycle finds a cycle of length ≥ 2 in "V reads W" among equation variables
 // (self-references are reported separately); nil if none.
 func equationCycle(eqs jsonv.Map[jsonv.Value], reads map[string][]string) []string {
 	var names []string
 	for _, e := range eqs {
-		if _, ok := reads[e.Key]; ok && !contains(names, e.Key) {
+		if _, ok := reads[e.Key]; ok && !slices.Contains(names, e.Key) {
 			names = append(names, e.Key)
 		}
 	}

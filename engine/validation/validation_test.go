@@ -446,11 +446,16 @@ func checkInvariants(t testing.TB, req Request) {
 }
 
 func FuzzValidate(f *testing.F) {
-	raw, _ := os.ReadFile("testdata/w8.json")
+	raw, err := os.ReadFile("testdata/w8.json")
+	if err != nil {
+		f.Fatalf("seed: %v", err)
+	}
 	var cases []struct {
 		Request json.RawMessage `json:"request"`
 	}
-	_ = json.Unmarshal(raw, &cases)
+	if err := json.Unmarshal(raw, &cases); err != nil || len(cases) == 0 {
+		f.Fatalf("seed testdata/w8.json: no cases (%v)", err)
+	}
 	for _, c := range cases {
 		f.Add([]byte(c.Request))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/olumi/isl/stacks"
 	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
@@ -20,9 +21,13 @@ type BackupArgs struct {
 	Network pulumi.StringInput
 	Context string // build context (the repo root, relative to the program's cwd)
 	Tag     string // content tag of the build inputs
-	// RedisEnv is the Redis part of the runner's environment (the service's: host or Sentinels).
+	// BuildArgs are the Dockerfile's build identity arguments (VERSION, COMMIT, BUILD_DATE), as the
+	// service image gets them.
+	BuildArgs pulumi.StringMap
+	// RedisEnv is the Redis part of the runner's environment (the service's: host or Sentinels); the
+	// runner connects as the admin ACL user (BGSAVE, INFO persistence), not as the service's.
 	RedisEnv []string
-	Password pulumi.StringOutput // secret
+	Password pulumi.StringOutput // secret: the stack's Redis (admin) password
 	// DataVolumes maps each Redis node's alias to its data volume, mounted read-only under
 	// /redis/<alias> so that the runner copies the primary's fresh dump.rdb and AOF files.
 	DataVolumes map[string]pulumi.StringOutput
@@ -53,6 +58,12 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	if s.Registry != "" {
 		repo = s.Registry + "/" + repo
 	}
+	// The same bases as the service image (BUILD_IMAGE builds the binary), on the stack's Redis image.
+	buildArgs := pulumi.StringMap{"BUILD_IMAGE": pulumi.String(s.BuildImage), "RUNTIME_IMAGE": pulumi.String(s.RuntimeImage),
+		"REDIS_IMAGE": pulumi.String(cfg.Redis.Image)}
+	for k, v := range args.BuildArgs {
+		buildArgs[k] = v
+	}
 	img, err := docker.NewImage(ctx, name+"-image", &docker.ImageArgs{
 		ImageName: pulumi.String(repo + ":" + args.Tag),
 		Build: &docker.DockerBuildArgs{
@@ -60,7 +71,7 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 			Dockerfile:     pulumi.String(joinRel(args.Context, s.Dockerfile)),
 			Platform:       pulumi.String(s.Platform),
 			Target:         pulumi.String("backup"),
-			Args:           pulumi.StringMap{"REDIS_IMAGE": pulumi.String(cfg.Redis.Image)},
+			Args:           buildArgs,
 			BuilderVersion: docker.BuilderVersionBuilderBuildKit,
 		},
 		SkipPush: pulumi.Bool(true),
@@ -88,13 +99,16 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	for _, a := range bp.Args() {
 		cmd = append(cmd, pulumi.String(a))
 	}
-	var env pulumi.StringArray
+	// PORT: `isl healthcheck` asks this port's /health (the runner's metrics listener).
+	env := pulumi.StringArray{pulumi.String("PORT=" + strconv.Itoa(stacks.BackupMetricsPort))}
 	for _, kv := range args.RedisEnv {
-		env = append(env, pulumi.String(kv))
+		if !strings.HasPrefix(kv, "REDIS_SENTINEL_USERNAME=") {
+			env = append(env, pulumi.String(kv))
+		}
 	}
-	env = append(env, pulumi.Sprintf("REDIS_PASSWORD=%s", args.Password))
+	env = append(env, pulumi.String("REDIS_USERNAME="+stacks.RedisAdminUser), pulumi.Sprintf("REDIS_PASSWORD=%s", args.Password))
 	if args.Bundle.RedisHA != nil {
-		env = append(env, pulumi.Sprintf("REDIS_SENTINEL_PASSWORD=%s", args.Password))
+		env = append(env, pulumi.String("REDIS_SENTINEL_USERNAME="+stacks.RedisAdminUser), pulumi.Sprintf("REDIS_SENTINEL_PASSWORD=%s", args.Password))
 	}
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-backup", cfg.Stack)),
@@ -105,17 +119,18 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(stacks.BackupAlias)}}},
 		Healthcheck: &docker.ContainerHealthcheckArgs{
-			Tests: pulumi.StringArray{pulumi.String("CMD-SHELL"),
-				pulumi.String("wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(stacks.BackupMetricsPort) + "/health || exit 1")},
+			// The binary checks itself: the stand-in Redis images (make images-offline) have no wget.
+			Tests:    pulumi.StringArray{pulumi.String("CMD"), pulumi.String("/usr/local/bin/isl"), pulumi.String("healthcheck")},
 			Interval: pulumi.String("30s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("30s"),
 		},
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		Restart: pulumi.String(restartPolicy),
 		// A backup in progress is abandoned on stop (its temporary files are removed on the next run).
 		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:    pulumi.Int(stacks.BackupMemoryMB),
-		Labels:    labels(cfg, "backup", "isl.backup.interval", bp.Every, "isl.backup.retention", strconv.Itoa(bp.Keep)),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
+		Memory:     pulumi.Int(stacks.BackupMemoryMB),
+		MemorySwap: pulumi.Int(stacks.BackupMemoryMB),
+		Labels:     labels(cfg, "backup", "isl.backup.interval", bp.Every, "isl.backup.retention", strconv.Itoa(bp.Keep)),
+		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
 	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, err

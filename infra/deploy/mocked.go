@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Declared is one resource the program declared, summarised for humans: the attributes that
@@ -21,6 +22,10 @@ type Declared struct {
 	Type  string
 	Name  string
 	Attrs map[string]string
+	// Options are the resource options that decide what `pulumi up` may do to it: protect,
+	// deleteBeforeReplace ("true"/"false" when set explicitly, absent = the provider's default),
+	// ignoreChanges, replaceOnChanges, retainOnDelete.
+	Options map[string]string
 }
 
 type recorder struct {
@@ -30,7 +35,7 @@ type recorder struct {
 
 func (r *recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r.mu.Lock()
-	r.out = append(r.out, Declared{Type: args.TypeToken, Name: args.Name, Attrs: summarise(args.Inputs)})
+	r.out = append(r.out, Declared{Type: args.TypeToken, Name: args.Name, Attrs: summarise(args.Inputs), Options: options(args.RegisterRPC)})
 	r.mu.Unlock()
 	outs := args.Inputs.Copy()
 	switch args.TypeToken {
@@ -73,6 +78,30 @@ func RunMocked(stack string, config map[string]string, secretKeys []string, opts
 		return rec.out[i].Name < rec.out[j].Name
 	})
 	return rec.out, err
+}
+
+// options records the resource options of a registration.
+func options(req *pulumirpc.RegisterResourceRequest) map[string]string {
+	out := map[string]string{}
+	if req == nil {
+		return out
+	}
+	if req.GetProtect() {
+		out["protect"] = "true"
+	}
+	if req.GetDeleteBeforeReplaceDefined() || req.GetDeleteBeforeReplace() {
+		out["deleteBeforeReplace"] = fmt.Sprint(req.GetDeleteBeforeReplace())
+	}
+	if v := req.GetIgnoreChanges(); len(v) > 0 {
+		out["ignoreChanges"] = strings.Join(v, ",")
+	}
+	if v := req.GetReplaceOnChanges(); len(v) > 0 {
+		out["replaceOnChanges"] = strings.Join(v, ",")
+	}
+	if req.GetRetainOnDelete() {
+		out["retainOnDelete"] = "true"
+	}
+	return out
 }
 
 // summarise flattens the interesting inputs of a resource into display strings.

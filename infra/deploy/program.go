@@ -1,6 +1,6 @@
 // Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis or the
 // replicated Redis with Sentinels, the service image and replicas, the backup runner, nginx,
-// Prometheus, Grafana), all configured from the typed stack
+// Prometheus, Alertmanager, Grafana), all configured from the typed stack
 // config in github.com/olumi/isl/stacks, whose renderers also produce every file uploaded into the
 // containers.
 package deploy
@@ -8,7 +8,9 @@ package deploy
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/olumi/isl/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -24,6 +26,38 @@ type Options struct {
 	Root string
 	// ImageTag overrides the content tag of the build inputs (tests, diff).
 	ImageTag string
+	// Build overrides the identity linked into a built image (tests, diff); nil: from git.
+	Build *BuildInfo
+}
+
+// BuildInfo is what a built image reports as its version (`isl version`, /health, isl_build_info)
+// and carries as OCI labels: the Dockerfile's VERSION, COMMIT and BUILD_DATE arguments.
+type BuildInfo struct{ Version, Commit, Date string }
+
+// GitBuildInfo reads the build identity of the checkout at root: the release (`git describe` of the
+// vX.Y.Z tags, without the v) and the commit with its commit time — not the wall clock, so that
+// `pulumi up` of an unchanged commit passes the same arguments and stays a no-op. Without git, or
+// outside a checkout, the image says 0.0.0-dev.
+func GitBuildInfo(root string) BuildInfo {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", root}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	b := BuildInfo{Version: strings.TrimPrefix(git("describe", "--tags", "--match", "v[0-9]*", "--dirty"), "v"),
+		Commit: git("rev-parse", "HEAD"), Date: git("log", "-1", "--format=%cI")}
+	if b.Version == "" {
+		b.Version = "0.0.0-dev"
+	}
+	if b.Commit == "" {
+		b.Commit = "unknown"
+	}
+	if b.Date == "" {
+		b.Date = "unknown"
+	}
+	return b
 }
 
 // placeholder stands in for a secret that is not set, where that is allowed (dev, or the diff).
@@ -39,10 +73,13 @@ func Program(opts Options) pulumi.RunFunc {
 				return fmt.Errorf("find the repo root (Pulumi.yaml): %w", err)
 			}
 		}
-		src := pulumiSource{ctx: ctx}
-		if f, err := stacks.ReadStackFile(root, ctx.Stack()); err == nil {
-			src.fileKeys = f.Keys()
+		// The stack file lists the keys that are set (the SDK cannot enumerate them), so a
+		// misspelt isl:* key is caught. A file that does not parse is an error, never skipped.
+		f, err := stacks.ReadStackFile(root, ctx.Stack())
+		if err != nil {
+			return fmt.Errorf("stack %s config: %w", ctx.Stack(), err)
 		}
+		src := pulumiSource{ctx: ctx, fileKeys: f.Keys()}
 		cfg, err := stacks.Load(ctx.Stack(), src)
 		if err != nil {
 			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
@@ -110,8 +147,18 @@ func Program(opts Options) pulumi.RunFunc {
 		if err != nil {
 			buildCtx = root
 		}
+		build := opts.Build
+		if build == nil && cfg.Service.Image == "" {
+			b := GitBuildInfo(root)
+			build = &b
+		}
+		var buildArgs pulumi.StringMap
+		if build != nil {
+			buildArgs = pulumi.StringMap{"VERSION": pulumi.String(build.Version), "COMMIT": pulumi.String(build.Commit),
+				"BUILD_DATE": pulumi.String(build.Date)}
+		}
 		svc, err := NewService(ctx, "isl", ServiceArgs{Config: cfg, Root: root, Context: buildCtx, Network: network.Name,
-			Secrets: secrets, ImageTag: tag, RedisEnv: bundle.ServiceRedisEnv(), Sentinel: bundle.RedisHA != nil},
+			Secrets: secrets, ImageTag: tag, BuildArgs: buildArgs, RedisEnv: bundle.ServiceRedisEnv(), Sentinel: bundle.RedisHA != nil},
 			pulumi.DependsOn([]pulumi.Resource{redis}))
 		if err != nil {
 			return err
@@ -124,7 +171,7 @@ func Program(opts Options) pulumi.RunFunc {
 				}
 			}
 			if _, err := NewBackup(ctx, "backup", BackupArgs{Config: cfg, Bundle: bundle, Network: network.Name, Context: buildCtx,
-				Tag: backupTag, RedisEnv: bundle.ServiceRedisEnv(), Password: secrets.RedisPassword, DataVolumes: dataVolumes,
+				Tag: backupTag, BuildArgs: buildArgs, RedisEnv: bundle.ServiceRedisEnv(), Password: secrets.RedisPassword, DataVolumes: dataVolumes,
 				DependsOn: []pulumi.Resource{redis}}); err != nil {
 				return err
 			}
@@ -138,24 +185,35 @@ func Program(opts Options) pulumi.RunFunc {
 		for _, r := range svc.Replicas {
 			replicas = append(replicas, r)
 		}
-		prom, err := NewPrometheus(ctx, "prometheus", PrometheusArgs{Config: cfg, Bundle: bundle, Network: network.Name})
+		alertmanager, err := NewAlertmanager(ctx, "alertmanager", AlertmanagerArgs{Config: cfg, Bundle: bundle, Network: network.Name,
+			Secrets: AlertSecrets{WebhookURL: secret(stacks.SecretAlertWebhookURL), SlackWebhookURL: secret(stacks.SecretAlertSlackWebhookURL),
+				SMTPPassword: secret(stacks.SecretAlertSMTPPassword), PagerDutyKey: secret(stacks.SecretAlertPagerDutyKey)}})
+		if err != nil {
+			return err
+		}
+		prom, err := NewPrometheus(ctx, "prometheus", PrometheusArgs{Config: cfg, Bundle: bundle, Network: network.Name},
+			pulumi.DependsOn([]pulumi.Resource{alertmanager}))
 		if err != nil {
 			return err
 		}
 		endpoint := cfg.EndpointURL()
-		grafana, err := NewGrafana(ctx, "grafana", GrafanaArgs{Config: cfg, Bundle: bundle, Network: network.Name,
-			AdminPassword: secret(stacks.SecretGrafanaPassword), RootURL: endpoint + "/grafana/"}, pulumi.DependsOn([]pulumi.Resource{prom}))
-		if err != nil {
-			return err
+		backends := append(replicas, prom)
+		if cfg.Grafana.Image != "" { // no image (e.g. no registry and no Debian package): no Grafana
+			grafana, err := NewGrafana(ctx, "grafana", GrafanaArgs{Config: cfg, Bundle: bundle, Network: network.Name,
+				AdminPassword: secret(stacks.SecretGrafanaPassword), RootURL: endpoint + "/grafana/"}, pulumi.DependsOn([]pulumi.Resource{prom}))
+			if err != nil {
+				return err
+			}
+			backends = append(backends, grafana)
+			ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
 		}
 		_, err = NewNginx(ctx, "nginx", NginxArgs{Config: cfg, Bundle: bundle, Network: network.Name, TLSCert: cert, TLSKey: key,
-			Replicas: append(replicas, prom, grafana)})
+			PrometheusPassword: secret(stacks.SecretPrometheusPassword), Replicas: backends})
 		if err != nil {
 			return err
 		}
 
 		ctx.Export("endpointUrl", pulumi.String(endpoint))
-		ctx.Export("grafanaUrl", pulumi.String(endpoint+"/grafana/"))
 		promURL := endpoint + stacks.PrometheusPrefix + "/"
 		if cfg.Prometheus.HostPort != 0 {
 			promURL = fmt.Sprintf("http://localhost:%d%s/", cfg.Prometheus.HostPort, stacks.PrometheusPrefix)

@@ -1,20 +1,13 @@
 package deploy
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +16,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/stacks"
+	"github.com/olumi/isl/stacks/certs"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -47,22 +41,20 @@ func testRoot(t *testing.T) string {
 func selfSigned(t *testing.T) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "isl.example.com"},
-		DNSNames: []string{"isl.example.com"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	kb, _ := x509.MarshalECPrivateKey(key)
 	c, k := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	os.WriteFile(c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(k, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	if err := certs.SelfSigned(c, k, time.Hour, "isl.example.com"); err != nil {
+		t.Fatal(err)
+	}
 	return c, k
 }
 
 var testSecrets = map[string]string{
-	stacks.SecretRedisPassword:   "redis-Pa55word-xyz",
-	stacks.SecretSecretKey:       "secret-key-0123456789abcdef",
-	stacks.SecretAPIKeys:         "key-one,key-two",
-	stacks.SecretGrafanaPassword: "grafana-Pa55word",
+	stacks.SecretRedisPassword:      "redis-Pa55word-xyz",
+	stacks.SecretSecretKey:          "secret-key-0123456789abcdef",
+	stacks.SecretAPIKeys:            "key-one,key-two",
+	stacks.SecretGrafanaPassword:    "grafana-Pa55word",
+	stacks.SecretPrometheusPassword: "prometheus-Pa55word-0123",
+	stacks.SecretAlertWebhookURL:    "https://hooks.example.com/isl-alerts?token=t0k3n",
 }
 
 // stackConfig returns the committed stack file's config plus secrets (and, for TLS, a real cert).
@@ -105,6 +97,9 @@ type Res struct {
 	Inputs     resource.PropertyMap
 	// Resource options as registered (from the register RPC).
 	DeleteBeforeReplace, Protect bool
+	// DeleteBeforeReplaceDefined: the option was set explicitly (true or false). The docker provider
+	// defaults containers to delete-first, so only an explicit false gives create-first.
+	DeleteBeforeReplaceDefined bool
 }
 
 func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -112,6 +107,7 @@ func (c *Captured) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	r := Res{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.DeleteBeforeReplace, r.Protect = rpc.GetDeleteBeforeReplace(), rpc.GetProtect()
+		r.DeleteBeforeReplaceDefined = rpc.GetDeleteBeforeReplaceDefined()
 	}
 	c.Resources = append(c.Resources, r)
 	c.mu.Unlock()
@@ -282,8 +278,8 @@ func TestCommittedStacks(t *testing.T) {
 			}
 			ha, backups := b2i(cfg.RedisHA.Enabled), b2i(cfg.Backup.Every() > 0)
 			want := map[string]int{
-				tContainer: n + 4 + 4*ha + backups, tImage: 1 + backups, tRemoteImage: 4, tNetwork: 1, tVolume: 3 + ha + backups,
-				TypeNetwork: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1,
+				tContainer: n + 5 + 4*ha + backups, tImage: 1 + backups, tRemoteImage: 5, tNetwork: 1, tVolume: 4 + ha + backups,
+				TypeNetwork: 1, TypeService: 1, TypeNginx: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
 			}
 			if ha == 1 {
 				want[TypeRedisHA] = 1
@@ -317,6 +313,10 @@ func TestCommittedStacks(t *testing.T) {
 				if str(r.Inputs, "memory") == "" {
 					t.Errorf("%s: no memory limit", r.Name)
 				}
+				// Docker reports an unset swap limit back as 2 × memory: refresh would show a diff.
+				if str(r.Inputs, "memorySwap") != str(r.Inputs, "memory") {
+					t.Errorf("%s: memorySwap %q, want = memory %q (idempotent refresh)", r.Name, str(r.Inputs, "memorySwap"), str(r.Inputs, "memory"))
+				}
 				if !strings.Contains(str(r.Inputs, "image"), "sha256:") {
 					t.Errorf("%s: image %q is not pinned by digest", r.Name, str(r.Inputs, "image"))
 				}
@@ -337,7 +337,7 @@ func TestCommittedStacks(t *testing.T) {
 					t.Errorf("%s has a fixed container name: replacement would be delete-first", r.Name)
 				}
 				nets := arr(r.Inputs, "networksAdvanced")
-				if len(nets) != 1 || !contains(strs(arr(obj(nets[0]), "aliases")), r.Name) {
+				if len(nets) != 1 || !slices.Contains(strs(arr(obj(nets[0]), "aliases")), r.Name) {
 					t.Errorf("%s: network alias %v lacks its slot name", r.Name, nets)
 				}
 				hc := strs(arr(obj(r.Inputs["healthcheck"]), "tests"))
@@ -381,7 +381,9 @@ func TestCommittedStacks(t *testing.T) {
 			// Redis: password secret, AOF on a volume, no host port outside dev.
 			redis, _ := c.get(tContainer, "redis")
 			ru := uploads(redis)[stacks.RedisConfPath]
-			if !ru.Secret || !strings.Contains(ru.Content, "requirepass "+testSecrets[stacks.SecretRedisPassword]) || !strings.Contains(ru.Content, "appendonly yes") {
+			if !ru.Secret || !strings.Contains(ru.Content, "user admin on >"+testSecrets[stacks.SecretRedisPassword]+" ") ||
+				!strings.Contains(ru.Content, "user "+stacks.RedisServiceUser+" on >"+stacks.RedisServicePassword(testSecrets[stacks.SecretRedisPassword])+" ") ||
+				!strings.Contains(ru.Content, "appendonly yes") || !strings.Contains(ru.Content, "maxmemory-policy noeviction") {
 				t.Errorf("redis.conf upload: secret=%v\n%s", ru.Secret, ru.Content)
 			}
 			if vols := arr(redis.Inputs, "volumes"); len(vols) != 1 || str(obj(vols[0]), "containerPath") != "/data" {
@@ -399,9 +401,21 @@ func TestCommittedStacks(t *testing.T) {
 			if got := stacks.UpstreamServers([]byte(conf)); !reflect.DeepEqual(got, wantUp) {
 				t.Errorf("nginx upstream %v, want %v", got, wantUp)
 			}
-			b, _ := stacks.Build(cfg, stacks.Placement{})
+			withSecrets := cfg
+			withSecrets.Secrets = map[string]bool{}
+			for k := range testSecrets {
+				withSecrets.Secrets[k] = true
+			}
+			b, _ := stacks.Build(withSecrets, stacks.Placement{})
 			if rendered, _ := stacks.RenderNginx(b.Nginx); string(rendered) != conf {
 				t.Error("uploaded nginx.conf differs from stacks.RenderNginx (two sources of truth)")
+			}
+			// /prometheus/ behind basic auth: the htpasswd is uploaded as a secret and holds the
+			// secret's hash; /metrics is never proxied.
+			hp, ok := nu[stacks.NginxHtpasswdPath]
+			wantHp, _ := stacks.RenderHtpasswd(stacks.PrometheusAdminUser, testSecrets[stacks.SecretPrometheusPassword])
+			if !ok || !hp.Secret || hp.Content != string(wantHp) || !strings.Contains(conf, "auth_basic_user_file "+stacks.NginxHtpasswdPath) {
+				t.Errorf("prometheus basic auth: htpasswd uploaded %v secret %v", ok, hp.Secret)
 			}
 			wantPorts := []string{fmt.Sprint(cfg.Nginx.HTTPPort)}
 			if cfg.Nginx.TLS {
@@ -430,7 +444,7 @@ func TestCommittedStacks(t *testing.T) {
 			if !strings.Contains(pu[stacks.PrometheusRulesPath].Content, "alert: ISLServiceDown") {
 				t.Error("alert rules not uploaded")
 			}
-			if !contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
+			if !slices.Contains(strs(arr(prom.Inputs, "command")), "--storage.tsdb.retention.time="+cfg.Prometheus.Retention) {
 				t.Errorf("retention not set: %v", strs(arr(prom.Inputs, "command")))
 			}
 
@@ -478,15 +492,6 @@ func atoi(s string) int {
 	return n
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func TestBadConfigRejected(t *testing.T) {
 	cases := []struct {
 		name, stack string
@@ -513,7 +518,7 @@ func TestBadConfigRejected(t *testing.T) {
 			drop := tc.edit(config)
 			var keep []string
 			for _, k := range secretKeys {
-				if !contains(drop, k) {
+				if !slices.Contains(drop, k) {
 					keep = append(keep, k)
 				}
 			}

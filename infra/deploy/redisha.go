@@ -17,7 +17,7 @@ type RedisHAArgs struct {
 	Config   stacks.Config
 	Bundle   stacks.Bundle // Bundle.RedisHA must be set
 	Network  pulumi.StringInput
-	Password pulumi.StringOutput // secret: requirepass/masterauth of both nodes, the Sentinels' requirepass
+	Password pulumi.StringOutput // secret: the admin ACL user's (masterauth of both nodes, the Sentinels' auth-pass)
 }
 
 // RedisHA is a Redis primary and replica (each with AOF on its own volume) and three Sentinels
@@ -73,7 +73,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 	file := func(n string) pulumi.StringOutput {
 		return pulumi.ToSecret(files.MapIndex(pulumi.String(n))).(pulumi.StringOutput)
 	}
-	auth := pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password)
+	auth := pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password) // with --user admin in the healthchecks
 	var nodes []pulumi.Resource
 	for _, n := range ha.Nodes {
 		vol, err := docker.NewVolume(ctx, n.Name+"-data", &docker.VolumeArgs{
@@ -99,13 +99,14 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 			NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 				Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(n.Name)}}},
 			Healthcheck: &docker.ContainerHealthcheckArgs{
-				Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli ping | grep -q PONG")},
+				Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli --user " + stacks.RedisAdminUser + " ping | grep -q PONG")},
 				Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 			},
 			Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 			Restart:    pulumi.String(restartPolicy),
 			StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-			Memory: pulumi.Int(cfg.Redis.MemoryMB),
+			Memory:     pulumi.Int(cfg.Redis.MemoryMB),
+			MemorySwap: pulumi.Int(cfg.Redis.MemoryMB),
 			Labels: labels(cfg, role, "isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB),
 				"isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync),
 			LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
@@ -130,15 +131,16 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 				Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(s.Name)}}},
 			Healthcheck: &docker.ContainerHealthcheckArgs{
 				Tests: pulumi.StringArray{pulumi.String("CMD-SHELL"),
-					pulumi.String("redis-cli -p " + strconv.Itoa(stacks.SentinelPort) + " ping | grep -q PONG")},
+					pulumi.String("redis-cli --user " + stacks.RedisAdminUser + " -p " + strconv.Itoa(stacks.SentinelPort) + " ping | grep -q PONG")},
 				Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 			},
 			Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 			Restart:    pulumi.String(restartPolicy),
 			StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(10), DestroyGraceSeconds: pulumi.Int(10),
-			Memory:    pulumi.Int(stacks.SentinelMemoryMB),
-			Labels:    labels(cfg, "redis-sentinel"),
-			LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
+			Memory:     pulumi.Int(stacks.SentinelMemoryMB),
+			MemorySwap: pulumi.Int(stacks.SentinelMemoryMB),
+			Labels:     labels(cfg, "redis-sentinel"),
+			LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
 		}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(nodes))
 		if err != nil {
 			return nil, err

@@ -9,7 +9,7 @@ import (
 	"github.com/olumi/isl/stacks"
 )
 
-// Rollback to a local-only image tag (README "Rollback to a previous image", no registry): the
+// Rollback to a local-only image tag (README "Rollback", without a registry): the
 // provider reports no repoDigest for such an image, so the replicas must run its imageId.
 func TestRollbackToLocalImageTag(t *testing.T) {
 	const tag = "isl:c-1a2b3c4d5e6f"
@@ -50,7 +50,7 @@ func TestRollbackToLocalImageTag(t *testing.T) {
 func TestThirdPartyImagesByID(t *testing.T) {
 	config, secretKeys := stackConfig(t, "pilot", true)
 	local := map[string]bool{config["isl:redisImage"]: true, config["isl:nginxImage"]: true,
-		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true}
+		config["isl:prometheusImage"]: true, config["isl:grafanaImage"]: true, config["isl:alertmanagerImage"]: true}
 	c, err := runProgramWith(t, "pilot", config, secretKeys,
 		Options{Strictness: stacks.Deploy, Root: testRoot(t), ImageTag: "c-test"}, local)
 	if err != nil {
@@ -90,7 +90,11 @@ func TestReplacementStrategyAndProtection(t *testing.T) {
 					if tier != stacks.Dev && r.DeleteBeforeReplace {
 						t.Errorf("%s on %s is replaced delete-first: the update would take it down", r.Name, tier)
 					}
-				default: // redis, nginx, prometheus, grafana: fixed names and volumes/host ports
+					// Unset is not create-first: the provider's schema makes containers delete-first.
+					if !published && !r.DeleteBeforeReplaceDefined {
+						t.Errorf("%s: DeleteBeforeReplace(false) not set explicitly: the provider's delete-first default applies", r.Name)
+					}
+				default: // redis, nginx, prometheus, alertmanager, grafana: fixed names and volumes/host ports
 					want = true
 				}
 				if r.DeleteBeforeReplace != want {
@@ -98,7 +102,7 @@ func TestReplacementStrategyAndProtection(t *testing.T) {
 				}
 			}
 			vols := c.byType(tVolume)
-			if want := 3 + b2i(cfg.RedisHA.Enabled) + b2i(cfg.Backup.Every() > 0); len(vols) != want {
+			if want := 4 + b2i(cfg.RedisHA.Enabled) + b2i(cfg.Backup.Every() > 0); len(vols) != want {
 				t.Fatalf("%d volumes, want %d", len(vols), want)
 			}
 			for _, v := range vols {
@@ -118,6 +122,12 @@ func TestRelativeTLSPathsFromProjectRoot(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "tls"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The program reads the stack file (typo check), so the root needs one.
+	sf, err := os.ReadFile(stacks.StackFilePath(testRoot(t), "pilot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(stacks.StackFilePath(root, "pilot"), sf, 0o644)
 	for key, name := range map[string]string{"isl:tlsCertFile": "tls/fullchain.pem", "isl:tlsKeyFile": "tls/privkey.pem"} {
 		b, err := os.ReadFile(config[key])
 		if err != nil {

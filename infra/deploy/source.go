@@ -1,10 +1,6 @@
 package deploy
 
-import (
-	"strings"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-)
+import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 // pulumiSource adapts the Pulumi stack config to stacks.Source.
 type pulumiSource struct {
@@ -20,5 +16,3 @@ func (s pulumiSource) Lookup(key string) (string, bool, bool) {
 // Keys lists the keys of the stack file: the Pulumi SDK does not enumerate config keys, but the
 // stack file is where `pulumi config set` writes them, so a misspelt isl:* key is still rejected.
 func (s pulumiSource) Keys() []string { return s.fileKeys }
-
-func shortKey(k string) string { return strings.TrimPrefix(k, "isl:") }

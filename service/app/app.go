@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/httprate"
+
 	"github.com/olumi/isl/service/config"
 	islhttp "github.com/olumi/isl/service/http"
 	"github.com/olumi/isl/service/isl"
@@ -39,16 +41,19 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	kind := "memory"
 	connected := func() bool { return true }
 	var replication func() isl.Replication
+	var counter func(string) httprate.LimitCounter
 	if cfg.UseRedis() {
 		kind = "redis"
 		redis.SetLibraryLogger(log)
 		repl := metrics.NewReplication(a.metrics.Registry)
 		a.redis = redis.New(redis.Options{
 			Addr:             cfg.RedisAddr(),
+			Username:         cfg.RedisUsername,
 			Password:         cfg.RedisPassword,
 			DB:               cfg.RedisDB,
 			SentinelAddrs:    cfg.RedisSentinels,
 			MasterName:       cfg.RedisMasterName,
+			SentinelUsername: cfg.RedisSentinelUsername,
 			SentinelPassword: cfg.RedisSentinelPassword,
 			WaitReplicas:     cfg.RedisWaitReplicas,
 			WaitTimeout:      cfg.RedisWaitTimeout,
@@ -65,24 +70,28 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 				}
 			},
 			Observe: func(op, status string) { a.metrics.RedisOperations.WithLabelValues(op, status).Inc() },
+			OnMemory: func(used, max int64) {
+				a.metrics.RedisMemoryUsed.Set(float64(used))
+				a.metrics.RedisMemoryMax.Set(float64(max))
+			},
 		})
 		a.store = a.redis
 		connected = a.redis.Connected
 		replication = a.redis.Replication
+		// Rate limits are global: every replica counts in the same Redis.
+		counter = func(name string) httprate.LimitCounter { return a.redis.LimitCounter(name) }
 	} else {
 		a.mem = memory.New(memory.Options{})
 		a.store = a.mem
-		a.metrics.RedisConnected.Set(1)
 	}
+	a.metrics.UseStore(kind)
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
 		StoreReplication: replication,
+		RateCounter:      counter,
 	})
 	return a, nil
 }
-
-// Handler is the app's HTTP API.
-func (a *App) Handler() http.Handler { return a.handler }
 
 // Serve answers on ln until ctx ends, then drains in-flight requests for at most ShutdownTimeout.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {

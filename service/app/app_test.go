@@ -78,6 +78,30 @@ func TestAppServesOnEphemeralPort(t *testing.T) {
 	}
 }
 
+// The in-memory store is reported as what it is: /health names backend memory (no "redis"
+// dependency) and /metrics has isl_store_backend{backend="memory"} but no isl_redis_connected.
+func TestMemoryStoreIsNotReportedAsRedis(t *testing.T) {
+	url, _ := start(t, testConfig(t, nil))
+	for path, checks := range map[string]func(string) bool{
+		"/health": func(b string) bool {
+			return strings.Contains(b, `"store":{"status":"connected","backend":"memory"`) && !strings.Contains(b, `"redis"`)
+		},
+		"/metrics": func(b string) bool {
+			return strings.Contains(b, `isl_store_backend{backend="memory"} 1`) && !strings.Contains(b, "isl_redis_connected")
+		},
+	} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !checks(string(b)) {
+			t.Errorf("%s:\n%s", path, grep(string(b), "store"))
+		}
+	}
+}
+
 // A request in flight when the shutdown signal arrives is still answered (graceful drain).
 func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 	url, stop := start(t, testConfig(t, nil))
@@ -153,7 +177,7 @@ func TestRedisMetricsAreFed(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		m := string(b)
-		if strings.Contains(m, "\nisl_redis_connected 1") && strings.Contains(m, `isl_redis_operations_total{operation="put_query",status="success"}`) {
+		if strings.Contains(m, "\nisl_redis_connected 1") && strings.Contains(m, `isl_store_backend{backend="redis"} 1`) && strings.Contains(m, `isl_redis_operations_total{operation="put_query",status="success"}`) {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -34,7 +34,9 @@ type Target struct {
 	Addr             string
 	Sentinels        []string
 	MasterName       string
+	Username         string // the ACL user (BGSAVE and INFO: the operators' admin user); empty = default
 	Password         string
+	SentinelUsername string
 	SentinelPassword string
 }
 
@@ -139,7 +141,7 @@ func primary(ctx context.Context, t Target, timeout time.Duration) (string, *gor
 		var errs []error
 		addr = ""
 		for _, s := range t.Sentinels {
-			sc := goredis.NewSentinelClient(&goredis.Options{Addr: s, Password: t.SentinelPassword, DialTimeout: 5 * time.Second,
+			sc := goredis.NewSentinelClient(&goredis.Options{Addr: s, Username: t.SentinelUsername, Password: t.SentinelPassword, DialTimeout: 5 * time.Second,
 				MaxRetries: -1, Protocol: 2, DisableIdentity: true})
 			hp, err := sc.GetMasterAddrByName(ctx, t.MasterName).Result()
 			sc.Close()
@@ -156,7 +158,7 @@ func primary(ctx context.Context, t Target, timeout time.Duration) (string, *gor
 	if addr == "" {
 		return "", nil, errors.New("no Redis configured (REDIS_HOST or REDIS_SENTINELS)")
 	}
-	c := goredis.NewClient(&goredis.Options{Addr: addr, Password: t.Password, DialTimeout: 5 * time.Second,
+	c := goredis.NewClient(&goredis.Options{Addr: addr, Username: t.Username, Password: t.Password, DialTimeout: 5 * time.Second,
 		ReadTimeout: timeout, WriteTimeout: 30 * time.Second, MaxRetries: -1, Protocol: 2, DisableIdentity: true})
 	return addr, c, nil
 }

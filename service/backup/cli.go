@@ -20,7 +20,8 @@ import (
 )
 
 // targetFrom reads the Redis connection settings the service itself uses (REDIS_HOST/PORT/DB/
-// PASSWORD or REDIS_SENTINELS/MASTER_NAME/SENTINEL_PASSWORD). The backup tool needs none of the
+// USERNAME/PASSWORD or REDIS_SENTINELS/MASTER_NAME/SENTINEL_USERNAME/SENTINEL_PASSWORD), given
+// for a user that may run BGSAVE (the admin ACL user, not the service's). The backup tool needs none of the
 // service's production secrets, so the production rules are not applied.
 func targetFrom(look config.Lookup) (Target, int, error) {
 	cfg, err := config.FromLookup(func(k string) (string, bool) {
@@ -36,7 +37,8 @@ func targetFrom(look config.Lookup) (Target, int, error) {
 		return Target{}, 0, errors.New("set REDIS_HOST (and REDIS_PORT) or REDIS_SENTINELS and REDIS_MASTER_NAME")
 	}
 	return Target{Addr: cfg.RedisAddr(), Sentinels: cfg.RedisSentinels, MasterName: cfg.RedisMasterName,
-		Password: cfg.RedisPassword, SentinelPassword: cfg.RedisSentinelPassword}, cfg.RedisDB, nil
+		Username: cfg.RedisUsername, Password: cfg.RedisPassword,
+		SentinelUsername: cfg.RedisSentinelUsername, SentinelPassword: cfg.RedisSentinelPassword}, cfg.RedisDB, nil
 }
 
 type multi []string

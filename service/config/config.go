@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +19,7 @@ import (
 
 // Config is the whole runtime configuration. Field comments name the environment key.
 type Config struct {
-	Env                       string        // ENV: development | staging | production
+	Env                       string        // ENV: development | staging | production (anything else is an error)
 	LogLevel                  string        // LOG_LEVEL
 	APIPrefix                 string        // API_V1_PREFIX
 	Host                      string        // HOST
@@ -25,6 +27,7 @@ type Config struct {
 	RedisHost                 string        // REDIS_HOST; empty selects the embedded in-memory store
 	RedisPort                 int           // REDIS_PORT
 	RedisDB                   int           // REDIS_DB
+	RedisUsername             string        // REDIS_USERNAME: ACL user (empty = the legacy default user)
 	RedisPassword             string        // REDIS_PASSWORD
 	SecretKey                 string        // SECRET_KEY: HMAC key for user ids in logs
 	APIKeys                   []string      // API_KEYS: comma-separated; empty disables authentication
@@ -33,14 +36,15 @@ type Config struct {
 	EnableMonitoring          bool          // ENABLE_MONITORING: serve /metrics
 	RequestTimeout            time.Duration // REQUEST_TIMEOUT_SECONDS: per-request compute deadline
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
-	TrustProxy                bool          // TRUST_PROXY: take the client IP from X-Real-IP/X-Forwarded-For
+	TrustedProxies            []string      // TRUSTED_PROXIES: IPs, CIDRs or host names whose X-Real-IP is the client's
 	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
 
 	// Sentinel (Redis primary + replica with automatic failover). When RedisSentinels is set the
 	// service finds the primary through the Sentinels instead of REDIS_HOST/REDIS_PORT.
 	RedisSentinels        []string      // REDIS_SENTINELS: host:port,… of the Sentinels
 	RedisMasterName       string        // REDIS_MASTER_NAME: the name the Sentinels monitor
-	RedisSentinelPassword string        // REDIS_SENTINEL_PASSWORD: the Sentinels' requirepass (empty = none)
+	RedisSentinelUsername string        // REDIS_SENTINEL_USERNAME: ACL user on the Sentinels (empty = their default user)
+	RedisSentinelPassword string        // REDIS_SENTINEL_PASSWORD: that user's password on the Sentinels (empty = none)
 	RedisWaitReplicas     int           // REDIS_WAIT_REPLICAS: replicas that must confirm each write (default 1 with Sentinels, else 0)
 	RedisWaitTimeout      time.Duration // REDIS_WAIT_TIMEOUT_MS: how long a write waits for them before answering 503
 }
@@ -48,9 +52,9 @@ type Config struct {
 // Keys lists every key the service reads, for .env.example and the diagnose command.
 var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
-	"REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
-	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUST_PROXY",
-	"MAX_CONCURRENT_COMPUTATIONS", "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_PASSWORD",
+	"REDIS_USERNAME", "REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
+	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUSTED_PROXIES",
+	"MAX_CONCURRENT_COMPUTATIONS", "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_USERNAME", "REDIS_SENTINEL_PASSWORD",
 	"REDIS_WAIT_REPLICAS", "REDIS_WAIT_TIMEOUT_MS",
 }
 
@@ -124,6 +128,7 @@ func FromLookup(look Lookup) (Config, error) {
 		RedisHost:                 str("REDIS_HOST", ""),
 		RedisPort:                 num("REDIS_PORT", 6379, 1, 65535),
 		RedisDB:                   num("REDIS_DB", 0, 0, 15),
+		RedisUsername:             str("REDIS_USERNAME", ""),
 		RedisPassword:             str("REDIS_PASSWORD", ""),
 		SecretKey:                 str("SECRET_KEY", ""),
 		RateLimitPerMinute:        num("RATE_LIMIT_PER_MINUTE", 0, 0, 1_000_000),
@@ -131,7 +136,6 @@ func FromLookup(look Lookup) (Config, error) {
 		EnableMonitoring:          boolean("ENABLE_MONITORING", true),
 		RequestTimeout:            time.Duration(num("REQUEST_TIMEOUT_SECONDS", 30, 1, 600)) * time.Second,
 		ShutdownTimeout:           time.Duration(num("SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600)) * time.Second,
-		TrustProxy:                boolean("TRUST_PROXY", false),
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
 	}
 	for _, a := range strings.Split(str("REDIS_SENTINELS", ""), ",") {
@@ -145,6 +149,7 @@ func FromLookup(look Lookup) (Config, error) {
 		c.RedisSentinels = append(c.RedisSentinels, a)
 	}
 	c.RedisMasterName = str("REDIS_MASTER_NAME", "")
+	c.RedisSentinelUsername = str("REDIS_SENTINEL_USERNAME", "")
 	c.RedisSentinelPassword = str("REDIS_SENTINEL_PASSWORD", "")
 	waitDefault := 0
 	if len(c.RedisSentinels) > 0 {
@@ -155,10 +160,31 @@ func FromLookup(look Lookup) (Config, error) {
 	}
 	c.RedisWaitReplicas = num("REDIS_WAIT_REPLICAS", waitDefault, 0, 10)
 	c.RedisWaitTimeout = time.Duration(num("REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60000)) * time.Millisecond
+	// TRUST_PROXY=true trusted X-Real-IP from any peer: a client talking to a replica directly
+	// could pick a fresh address per request and was never rate limited. The proxies are now named.
+	if boolean("TRUST_PROXY", false) {
+		errs = append(errs, errors.New("TRUST_PROXY=true is no longer supported: list the proxy's addresses in TRUSTED_PROXIES (IPs, CIDRs or host names)"))
+	}
+	for _, p := range strings.Split(str("TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			if !validProxy(p) {
+				errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is not an IP address, CIDR or host name", p))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	for _, k := range strings.Split(str("API_KEYS", ""), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.APIKeys = append(c.APIKeys, k)
 		}
+	}
+	switch c.Env {
+	case "development", "staging", "production":
+	default:
+		// An unknown value (a typo such as "prodution") must not silently switch off every
+		// production check.
+		errs = append(errs, fmt.Errorf("ENV=%q: want development, staging or production", c.Env))
 	}
 	switch c.LogLevel {
 	case "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL":
@@ -190,8 +216,21 @@ func FromLookup(look Lookup) (Config, error) {
 	return c, nil
 }
 
+var hostNameRe = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$`)
+
+// validProxy accepts an IP, a CIDR or a DNS name (Docker network aliases such as "nginx").
+func validProxy(p string) bool {
+	if _, err := netip.ParseAddr(p); err == nil {
+		return true
+	}
+	if _, err := netip.ParsePrefix(p); err == nil {
+		return true
+	}
+	return len(p) <= 253 && hostNameRe.MatchString(p)
+}
+
 // Production reports whether the strict production rules apply.
-func (c Config) Production() bool { return c.Env == "production" || c.Env == "prod" }
+func (c Config) Production() bool { return c.Env == "production" }
 
 // Addr is the listen address.
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }

@@ -45,7 +45,7 @@ func TestProductionRefusesToStartHalfConfigured(t *testing.T) {
 }
 
 func TestInvalidValues(t *testing.T) {
-	for k, v := range map[string]string{"PORT": "http", "REDIS_DB": "99", "MAX_MONTE_CARLO_ITERATIONS": "1000000", "LOG_LEVEL": "LOUD", "ENABLE_MONITORING": "maybe", "API_V1_PREFIX": "api"} {
+	for k, v := range map[string]string{"ENV": "prodution", "PORT": "http", "REDIS_DB": "99", "MAX_MONTE_CARLO_ITERATIONS": "1000000", "LOG_LEVEL": "LOUD", "ENABLE_MONITORING": "maybe", "API_V1_PREFIX": "api"} {
 		t.Run(k, func(t *testing.T) {
 			_, err := FromLookup(lookup(map[string]string{k: v}))
 			if err == nil || !strings.Contains(err.Error(), k) {
@@ -89,5 +89,24 @@ func TestDotEnvQuotedValueWithComment(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+func TestEnvAcceptsOnlyKnownTiers(t *testing.T) {
+	for _, v := range []string{"development", "staging", "production", "Production"} {
+		t.Run(v, func(t *testing.T) {
+			kv := map[string]string{"ENV": v, "SECRET_KEY": "s", "REDIS_PASSWORD": "p", "API_KEYS": "a", "REDIS_HOST": "r"}
+			if _, err := FromLookup(lookup(kv)); err != nil {
+				t.Fatalf("ENV=%s: %v", v, err)
+			}
+		})
+	}
+	for _, v := range []string{"prodution", "prod", "test", "dev"} {
+		t.Run(v, func(t *testing.T) {
+			_, err := FromLookup(lookup(map[string]string{"ENV": v}))
+			if err == nil || !strings.Contains(err.Error(), "want development, staging or production") {
+				t.Fatalf("ENV=%s accepted: %v", v, err)
+			}
+		})
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -33,6 +35,7 @@ const (
 	OK   Status = "OK"
 	Warn Status = "WARN"
 	Fail Status = "FAIL"
+	Info Status = "INFO" // context for the reader, never a verdict
 )
 
 // Result is one printed line (plus its advice).
@@ -50,6 +53,9 @@ type Options struct {
 	APIKey   string        // key for the API probe; default the first of API_KEYS
 	Timeout  time.Duration // per network operation; default 5 s
 	Insecure bool          // accept self-signed TLS
+	// Remote means URL is another host: this machine's configuration and Redis say nothing about
+	// it, so those checks are not run (printing them would read as facts about the target).
+	Remote bool
 }
 
 // SlowPing is the Redis round trip above which diagnose warns: every preference call makes several.
@@ -62,12 +68,21 @@ func Run(ctx context.Context, o Options) []Result {
 		o.Timeout = 5 * time.Second
 	}
 	var out []Result
-	cfg, res, usable := checkConfig(o.Lookup)
-	out = append(out, res...)
-	if !usable {
-		out = append(out, Result{"redis", Warn, "skipped: the configuration cannot be read", "fix the configuration first"})
+	var cfg config.Config
+	usable := false
+	if o.Remote {
+		// Only the API prefix and the probe key's fallback are taken from the local settings.
+		cfg, _, usable = checkConfig(o.Lookup)
+		out = append(out, Result{"target", Info, "remote " + o.URL + ": the local configuration and Redis are not checked (they describe this machine, not the target)", ""})
 	} else {
-		out = append(out, checkRedis(ctx, cfg, o.Timeout)...)
+		var res []Result
+		cfg, res, usable = checkConfig(o.Lookup)
+		out = append(out, res...)
+		if !usable {
+			out = append(out, Result{"redis", Warn, "skipped: the configuration cannot be read", "fix the configuration first"})
+		} else {
+			out = append(out, checkRedis(ctx, cfg, o.Timeout)...)
+		}
 	}
 	base := strings.TrimRight(o.URL, "/")
 	if base == "" {
@@ -98,7 +113,7 @@ func Run(ctx context.Context, o Options) []Result {
 			Result{"api key", Warn, "skipped: " + base + " does not answer /health", "fix the health check first"})
 		return out
 	}
-	out = append(out, checkMetrics(ctx, hc, base, usable && !cfg.EnableMonitoring))
+	out = append(out, checkMetrics(ctx, hc, base, !o.Remote && usable && !cfg.EnableMonitoring))
 	out = append(out, checkAPIKey(ctx, hc, base, prefix, key, len(cfg.APIKeys) > 0 || o.APIKey != "")...)
 	return out
 }
@@ -174,7 +189,7 @@ func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) [
 		return []Result{{"redis", Warn, "REDIS_HOST is unset: preference state lives in this process only and is lost on restart",
 			"set REDIS_HOST/REDIS_PORT/REDIS_PASSWORD to share state between replicas (required for ENV=production)"}}
 	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Password: cfg.RedisPassword, DB: cfg.RedisDB,
+	rdb := goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr(), Username: cfg.RedisUsername, Password: cfg.RedisPassword, DB: cfg.RedisDB,
 		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
 	defer rdb.Close()
 	var lat []time.Duration
@@ -212,7 +227,7 @@ func primaryFromSentinels(ctx context.Context, cfg config.Config, timeout time.D
 	seen := map[string]int{}
 	var down []string
 	for _, a := range cfg.RedisSentinels {
-		sc := goredis.NewSentinelClient(&goredis.Options{Addr: a, Password: cfg.RedisSentinelPassword, DialTimeout: timeout,
+		sc := goredis.NewSentinelClient(&goredis.Options{Addr: a, Username: cfg.RedisSentinelUsername, Password: cfg.RedisSentinelPassword, DialTimeout: timeout,
 			ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
 		hp, err := sc.GetMasterAddrByName(ctx, cfg.RedisMasterName).Result()
 		sc.Close()
@@ -224,7 +239,7 @@ func primaryFromSentinels(ctx context.Context, cfg config.Config, timeout time.D
 	}
 	if len(seen) == 0 {
 		return "", []Result{{"redis sentinel", Fail, "no Sentinel names the primary " + cfg.RedisMasterName + ": " + strings.Join(down, "; "),
-			"check REDIS_SENTINELS, REDIS_MASTER_NAME and REDIS_SENTINEL_PASSWORD, and that the Sentinels run (redis-cli -p 26379 SENTINEL MASTERS)"}}
+			"check REDIS_SENTINELS, REDIS_MASTER_NAME, REDIS_SENTINEL_USERNAME and REDIS_SENTINEL_PASSWORD, and that the Sentinels run (redis-cli -p 26379 SENTINEL MASTERS)"}}
 	}
 	best, n := "", 0
 	for a, c := range seen {
@@ -259,7 +274,7 @@ func redisFailure(cfg config.Config, err error) Result {
 	fix := fmt.Sprintf("start Redis or correct REDIS_HOST/REDIS_PORT (%s); check firewalls between the service and Redis", cfg.RedisAddr())
 	switch {
 	case goredis.IsAuthError(err) || strings.Contains(msg, "NOAUTH") || strings.Contains(msg, "WRONGPASS") || strings.Contains(msg, "invalid password"):
-		fix = "REDIS_PASSWORD does not match Redis' requirepass: set the same secret on both sides"
+		fix = "REDIS_USERNAME/REDIS_PASSWORD are not accepted by Redis (its requirepass or ACL user): set the same credentials on both sides"
 	case strings.Contains(msg, "DB index is out of range"):
 		fix = "REDIS_DB exceeds the server's `databases` setting"
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "timeout"):
@@ -309,7 +324,7 @@ func checkHealth(ctx context.Context, hc *http.Client, base string) Result {
 }
 
 // requiredSeries must be present on /metrics for the dashboards and alerts to work.
-var requiredSeries = []string{"isl_service_up", "isl_http_requests_total", "isl_http_request_duration_seconds", "isl_active_requests", "isl_redis_connected"}
+var requiredSeries = []string{"isl_service_up", "isl_http_requests_total", "isl_http_request_duration_seconds", "isl_active_requests", "isl_store_backend"}
 
 func checkMetrics(ctx context.Context, hc *http.Client, base string, disabled bool) Result {
 	if disabled {
@@ -406,6 +421,31 @@ func checkAPIKey(ctx context.Context, hc *http.Client, base, prefix, key string,
 	return out
 }
 
+// TargetURL normalises --url: without a scheme it is http:// (`localhost:8000`), only http and
+// https are accepted, and remote reports whether the host is another machine (not loopback).
+func TargetURL(raw string) (string, bool, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", false, fmt.Errorf("%q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", false, fmt.Errorf("%q: want an http:// or https:// URL", raw)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return "", false, fmt.Errorf("%q: no host", raw)
+	}
+	host := u.Hostname()
+	local := host == "localhost"
+	if ip := net.ParseIP(host); ip != nil {
+		local = ip.IsLoopback()
+	}
+	return strings.TrimRight(u.String(), "/"), !local, nil
+}
+
 // Print writes the results and reports whether any failed.
 func Print(w io.Writer, rs []Result) (failed bool) {
 	for _, r := range rs {
@@ -431,13 +471,28 @@ func Main(args []string, envFile string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("isl diagnose", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o Options
-	fs.StringVar(&o.URL, "url", "", "base URL to check (default http://127.0.0.1:$PORT); may be the nginx endpoint")
+	fs.StringVar(&o.URL, "url", "", "base URL to check (default http://127.0.0.1:$PORT; no scheme = http://); may be the nginx endpoint. A non-loopback host skips the local config and Redis checks")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key for the probe (default: the first of API_KEYS)")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Second, "timeout per network operation")
 	fs.BoolVar(&o.Insecure, "insecure", false, "accept self-signed TLS certificates")
 	fs.StringVar(&envFile, "env-file", envFile, "dotenv file read after the process environment")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "isl diagnose: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if o.URL != "" {
+		u, remote, err := TargetURL(o.URL)
+		if err != nil {
+			fmt.Fprintf(stderr, "isl diagnose: --url: %v\n", err)
+			return 2
+		}
+		o.URL, o.Remote = u, remote
 	}
 	file := map[string]string{}
 	if envFile != "" {

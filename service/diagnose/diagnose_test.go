@@ -15,6 +15,7 @@ import (
 	"github.com/olumi/isl/service/app"
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/internal/redistest"
+	"github.com/olumi/isl/service/internal/testenv"
 )
 
 func lookup(kv map[string]string) config.Lookup {
@@ -132,7 +133,7 @@ func TestFailures(t *testing.T) {
 	})
 	t.Run("redis not listening", func(t *testing.T) {
 		e := production(rs)
-		e["REDIS_PORT"] = strconv.Itoa(freePort(t))
+		e["REDIS_PORT"] = strconv.Itoa(testenv.FreePort(t))
 		got, out, failed := run(t, Options{Lookup: lookup(e), URL: url})
 		if !failed || got["redis"].Status != Fail || !strings.Contains(got["redis"].Fix, "start Redis") {
 			t.Fatalf("redis: %+v\n%s", got["redis"], out)
@@ -152,7 +153,7 @@ func TestFailures(t *testing.T) {
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		got, out, failed := run(t, Options{Lookup: lookup(env), URL: "http://127.0.0.1:" + strconv.Itoa(freePort(t))})
+		got, out, failed := run(t, Options{Lookup: lookup(env), URL: "http://127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))})
 		if !failed || got["health"].Status != Fail || got["metrics"].Status != Warn || got["api key"].Status != Warn {
 			t.Fatalf("%s", out)
 		}
@@ -221,11 +222,73 @@ func TestMainExitStatus(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// Against another host the local configuration and Redis are not the target's: they are not
+// checked (a broken local .env must not FAIL a healthy remote), and the output says so.
+func TestRemoteTargetSkipsLocalChecks(t *testing.T) {
+	url := startApp(t, map[string]string{"API_KEYS": "remote-key"})
+	local := map[string]string{"ENV": "production", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": strconv.Itoa(testenv.FreePort(t))}
+	got, out, failed := run(t, Options{Lookup: lookup(local), URL: url, APIKey: "remote-key", Remote: true})
+	if failed {
+		t.Fatalf("a healthy remote failed because of the local config:\n%s", out)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for _, check := range []string{"config", "config auth", "redis", "redis persistence"} {
+		if _, ok := got[check]; ok {
+			t.Errorf("remote mode printed the local %q check:\n%s", check, out)
+		}
+	}
+	wantStatus(t, got, out, map[string]Status{"target": Info, "health": OK, "metrics": OK, "api key": OK})
+	if !strings.Contains(got["target"].Detail, "not checked") {
+		t.Errorf("target line %q", got["target"].Detail)
+	}
+	// The same local settings in local mode are reported (and fail).
+	if _, out, failed := run(t, Options{Lookup: lookup(local), URL: url, APIKey: "remote-key"}); !failed || !strings.Contains(out, "ENV=production but missing") {
+		t.Errorf("local mode hid the local config:\n%s", out)
+	}
+}
+
+func TestTargetURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, url string
+		remote  bool
+		bad     bool
+	}{
+		{in: "localhost:8000", url: "http://localhost:8000"},
+		{in: "127.0.0.1:8001/", url: "http://127.0.0.1:8001"},
+		{in: "http://[::1]:8000", url: "http://[::1]:8000"},
+		{in: "https://isl.example.com", url: "https://isl.example.com", remote: true},
+		{in: "pilot.internal:443", url: "http://pilot.internal:443", remote: true},
+		{in: "http://10.0.0.5:8000", url: "http://10.0.0.5:8000", remote: true},
+		{in: "ftp://isl.example.com", bad: true},
+		{in: "http://", bad: true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			u, remote, err := TargetURL(tc.in)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("accepted: %q", u)
+				}
+				return
+			}
+			if err != nil || u != tc.url || remote != tc.remote {
+				t.Fatalf("got %q remote=%v err=%v, want %q remote=%v", u, remote, err, tc.url, tc.remote)
+			}
+		})
+	}
+}
+
+func TestMainUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Main([]string{"--help"}, "", &out, &errb); code != 0 || !strings.Contains(errb.String(), "-url") {
+		t.Fatalf("--help: exit %d, %q", code, errb.String())
+	}
+	if code := Main([]string{"--url", "ftp://x"}, "", &out, io.Discard); code != 2 {
+		t.Fatalf("bad scheme: exit %d", code)
+	}
+	// A scheme-less loopback URL is taken as http:// (the service answers there).
+	url := startApp(t, nil)
+	t.Setenv("ENV", "development")
+	out.Reset()
+	if code := Main([]string{"--url", strings.TrimPrefix(url, "http://"), "--env-file", ""}, "", &out, io.Discard); code != 0 || !strings.Contains(out.String(), "OK    health") {
+		t.Fatalf("scheme-less --url: exit %d\n%s", code, out.String())
+	}
 }

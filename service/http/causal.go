@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
-// causalResponse is the §3 response, fields in contract order.
+// causalResponse is the §3 response, fields in contract order, then the documented extensions:
+// how the effect is identified (method, estimand, front_door_set), the non-identifiability
+// witness (hedge) and whether an output list was capped.
 type causalResponse struct {
 	Status         string          `json:"status"`
 	AdjustmentSets [][]string      `json:"adjustment_sets"`
@@ -20,14 +23,28 @@ type causalResponse struct {
 	Issues         []dag.Issue     `json:"issues"`
 	Confidence     string          `json:"confidence"`
 	Explanation    dag.Explanation `json:"explanation"`
+
+	Method                  *string    `json:"method"`
+	Estimand                *string    `json:"estimand"`
+	FrontDoorSet            []string   `json:"front_door_set"`
+	Hedge                   *dag.Hedge `json:"hedge"`
+	AdjustmentSetsTruncated bool       `json:"adjustment_sets_truncated"`
+	BackdoorPathsTruncated  bool       `json:"backdoor_paths_truncated"`
 }
 
 // causalMaxSetSize is R7's "all minimal sets up to size 3". When every minimal set is larger the
-// engine keeps the smallest ones instead of reporting a spurious cannot_identify.
+// engine lists the smallest ones instead of reporting a spurious cannot_identify.
 const causalMaxSetSize = 3
 
+func optStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // handleCausalValidate is POST /causal/validate (§3 with R7 and R12: true back-door criterion,
-// front-door fallback, `observed` honoured).
+// then the front-door criterion, then the complete ID algorithm; `observed` honoured).
 func (s *server) handleCausalValidate() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/causal/validate"
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +64,11 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 		var res *dag.Result
 		start := time.Now()
 		err = s.compute(r.Context(), func() (err error) {
-			res, err = dag.Validate(nodes, edges, treatment, outcome, observed, dag.Options{MaxSize: causalMaxSetSize})
+			// The engine polls this context, so a computation abandoned at the deadline stops
+			// instead of holding its slot.
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			res, err = dag.Validate(ctx, nodes, edges, treatment, outcome, observed, dag.Options{MaxSize: causalMaxSetSize})
 			return err
 		})
 		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
@@ -64,6 +85,13 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 			Issues:         res.Issues,
 			Confidence:     res.Confidence,
 			Explanation:    res.Explanation,
+
+			Method:                  optStr(res.Method),
+			Estimand:                optStr(res.Estimand),
+			FrontDoorSet:            res.FrontDoorSet,
+			Hedge:                   res.Hedge,
+			AdjustmentSetsTruncated: res.SetsTruncated,
+			BackdoorPathsTruncated:  res.PathsTruncated,
 		})
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/olumi/isl/engine/jsonv"
 )
@@ -66,7 +69,8 @@ func TestCausalValidateW1(t *testing.T) {
 		t.Fatalf("status %d: %s", r.Status, r.Raw)
 	}
 	d.validate(t, http.MethodPost, causalPath, r)
-	wantKeys := []string{"status", "adjustment_sets", "minimal_set", "backdoor_paths", "issues", "confidence", "explanation"}
+	wantKeys := []string{"status", "adjustment_sets", "minimal_set", "backdoor_paths", "issues", "confidence", "explanation",
+		"method", "estimand", "front_door_set", "hedge", "adjustment_sets_truncated", "backdoor_paths_truncated"}
 	if got := keysOf(r.Body); !reflect.DeepEqual(got, wantKeys) {
 		t.Fatalf("keys %v, want %v", got, wantKeys)
 	}
@@ -80,6 +84,13 @@ func TestCausalValidateW1(t *testing.T) {
 		"backdoor_paths":  `["X ← Z → Y"]`,
 		"issues":          `null`,
 		"confidence":      `"high"`,
+		// documented extensions after the contract fields
+		"method":                    `"backdoor"`,
+		"estimand":                  `"Σ_{Z} P(Y|X,Z) P(Z)"`,
+		"front_door_set":            `null`,
+		"hedge":                     `null`,
+		"adjustment_sets_truncated": `false`,
+		"backdoor_paths_truncated":  `false`,
 	}
 	for k, want := range checks {
 		var w any
@@ -152,6 +163,15 @@ func TestCausalValidateGolden(t *testing.T) {
 					t.Errorf("%s = %v, want %v", k, got, exp[k])
 				}
 			}
+			// extensions: null when the vector leaves them out
+			for _, k := range []string{"method", "estimand", "front_door_set", "hedge"} {
+				if got := plain(t, field(r, k)); !reflect.DeepEqual(got, exp[k]) {
+					t.Errorf("%s = %v, want %v", k, got, exp[k])
+				}
+			}
+			if r.str("status") == "uncertain" {
+				t.Errorf("uncertain is never produced")
+			}
 			if sum, ok := exp["summary"].(string); ok && r.str("explanation", "summary") != sum {
 				t.Errorf("summary %q, want %q", r.str("explanation", "summary"), sum)
 			}
@@ -166,14 +186,7 @@ func TestCausalValidateGolden(t *testing.T) {
 					}
 				}
 			}
-			if fd, ok := exp["front_door_set"].([]any); ok {
-				// the front-door set is rendered in the issue and the explanation (the response
-				// schema has no field for it)
-				want := fmt.Sprint(fd...)
-				if !strings.Contains(r.str("explanation", "summary"), want) {
-					t.Errorf("front-door set %v not in summary %q", fd, r.str("explanation", "summary"))
-				}
-			}
+
 		})
 	}
 }
@@ -286,7 +299,8 @@ func repeatEdge(n int) [][2]string {
 	return out
 }
 
-// TestCausalValidateObserved: R12 — `observed` restricts adjustment; front-door fallback; uncertain.
+// TestCausalValidateObserved: R12 — `observed` restricts adjustment; front-door fallback; the ID
+// algorithm (napkin); a hedge (bow arc).
 func TestCausalValidateObserved(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	nodes := []string{"T", "M", "Y", "U"}
@@ -302,9 +316,62 @@ func TestCausalValidateObserved(t *testing.T) {
 	if !strings.Contains(fd.str("explanation", "technical_basis"), "Front-door criterion satisfied with mediator set {M}") {
 		t.Fatalf("front-door explanation: %s", fd.Raw)
 	}
+	if fd.str("method") != "frontdoor" || fd.str("estimand") != "Σ_{M} P(M|T) [Σ_{T'} P(Y|T',M) P(T')]" ||
+		!reflect.DeepEqual(plain(t, field(fd, "front_door_set")), []any{"M"}) {
+		t.Fatalf("front-door extensions: %s", fd.Raw)
+	}
 	bow := s.post(causalPath, causalBody([]string{"T", "Y", "U"}, [][2]string{{"U", "T"}, {"U", "Y"}, {"T", "Y"}}, "T", "Y", "observed", []string{}))
-	if bow.str("status") != "cannot_identify" || bow.str("confidence") != "medium" {
+	if bow.str("status") != "cannot_identify" || bow.str("confidence") != "medium" || field(bow, "method").Kind != jsonv.Null ||
+		!reflect.DeepEqual(plain(t, field(bow, "hedge")), map[string]any{"f": []any{"T", "Y"}, "f_prime": []any{"Y"}}) {
 		t.Fatalf("bow: %s", bow.Raw)
+	}
+	napkin := s.post(causalPath, causalBody([]string{"T", "Y", "W", "Z", "U1", "U2"},
+		[][2]string{{"W", "Z"}, {"Z", "T"}, {"T", "Y"}, {"U1", "W"}, {"U1", "T"}, {"U2", "W"}, {"U2", "Y"}}, "T", "Y", "observed", []string{"T", "Y", "W", "Z"}))
+	if napkin.str("status") != "identifiable" || napkin.str("method") != "id" ||
+		napkin.str("estimand") != "[Σ_{W} P(W) P(T|W,Z) P(Y|T,W,Z)] / [Σ_{W} P(W) P(T|W,Z)]" {
+		t.Fatalf("napkin: %s", napkin.Raw)
+	}
+	d := loadDoc(t)
+	for _, r := range []response{all, fd, bow, napkin} {
+		d.validate(t, http.MethodPost, causalPath, r)
+	}
+}
+
+// TestCausalValidateTruncation: capped lists say so, and the explanation says so too.
+func TestCausalValidateTruncation(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	// 25 disjoint confounding paths T ← Ai → Y: one set of 25 nodes (> 3, so the smallest is
+	// listed, complete) and 25 back-door paths (> 20 printed)
+	nodes := []string{"T", "Y"}
+	edges := [][2]string{{"T", "Y"}}
+	for i := range 25 {
+		a := fmt.Sprintf("A%02d", i)
+		nodes = append(nodes, a)
+		edges = append(edges, [2]string{a, "T"}, [2]string{a, "Y"})
+	}
+	r := s.post(causalPath, causalBody(nodes, edges, "T", "Y"))
+	loadDoc(t).validate(t, http.MethodPost, causalPath, r)
+	if n := len(field(r, "backdoor_paths").Arr); n != 20 || !field(r, "backdoor_paths_truncated").Bool {
+		t.Fatalf("paths: %d truncated=%v", n, field(r, "backdoor_paths_truncated").Bool)
+	}
+	if sets := field(r, "adjustment_sets").Arr; len(sets) != 1 || len(sets[0].Arr) != 25 || field(r, "adjustment_sets_truncated").Bool {
+		t.Fatalf("sets: %s", r.Raw)
+	}
+	if !strings.Contains(r.str("explanation", "reasoning"), "No adjustment set of at most 3 variables exists; the sets listed are the smallest (25 variables).") {
+		t.Fatalf("reasoning %q", r.str("explanation", "reasoning"))
+	}
+	// T ← Ai ← Bi → Y for i < 8: 2^8 = 256 minimal sets of 8 nodes, 100 listed and flagged
+	nodes = []string{"T", "Y"}
+	edges = [][2]string{{"T", "Y"}}
+	for i := range 8 {
+		a, b := fmt.Sprint("A", i), fmt.Sprint("B", i)
+		nodes = append(nodes, a, b)
+		edges = append(edges, [2]string{a, "T"}, [2]string{b, a}, [2]string{b, "Y"})
+	}
+	r = s.post(causalPath, causalBody(nodes, edges, "T", "Y"))
+	if n := len(field(r, "adjustment_sets").Arr); n != 100 || !field(r, "adjustment_sets_truncated").Bool ||
+		!strings.Contains(r.str("explanation", "reasoning"), "More minimal adjustment sets exist than the 100 listed.") {
+		t.Fatalf("capped sets: %d %s", n, r.Raw)
 	}
 }
 
@@ -374,5 +441,62 @@ func TestCausalValidateDeterministic(t *testing.T) {
 	m := s.do(http.MethodGet, "/metrics", nil)
 	if !strings.Contains(string(m.Raw), `isl_causal_validations_total{status="identifiable"} 2`) {
 		t.Fatalf("metric not fed")
+	}
+}
+
+// TestCausalOpenAPIExtensions: the response schema documents every extension field as such, keeps
+// `uncertain` in the status enum, and rejects malformed extension values.
+func TestCausalOpenAPIExtensions(t *testing.T) {
+	d := loadDoc(t)
+	const ptr = "/components/schemas/CausalValidationResponse"
+	props, _ := d.lookup(ptr + "/properties")
+	for _, k := range []string{"method", "estimand", "front_door_set", "hedge", "adjustment_sets_truncated", "backdoor_paths_truncated"} {
+		p, _ := props.(map[string]any)[k].(map[string]any)
+		if desc, _ := p["description"].(string); !strings.HasPrefix(desc, "Extension: ") {
+			t.Errorf("%s: description %q does not mark it an extension", k, desc)
+		}
+	}
+	enum, _ := d.lookup(ptr + "/properties/status/enum")
+	if !reflect.DeepEqual(enum, []any{"identifiable", "uncertain", "cannot_identify"}) {
+		t.Errorf("status enum %v", enum)
+	}
+	base := `"status":"identifiable","adjustment_sets":null,"minimal_set":null,"backdoor_paths":null,"issues":null,"confidence":"high","explanation":{"summary":"s","reasoning":"r","technical_basis":"t","assumptions":[]}`
+	for body, valid := range map[string]bool{
+		`{` + base + `,"method":"id","estimand":"P(Y|X)","front_door_set":null,"hedge":null,"adjustment_sets_truncated":false,"backdoor_paths_truncated":false}`: true,
+		`{` + base + `,"method":null,"hedge":{"f":["X","Y"],"f_prime":["Y"]}}`:                                                                                   true,
+		`{` + base + `,"method":"uncertain"}`:             false,
+		`{` + base + `,"hedge":{"f":["X"]}}`:              false,
+		`{` + base + `,"adjustment_sets_truncated":"no"}`: false,
+	} {
+		inst, err := jsonschema.UnmarshalJSON(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.schema(t, ptr).Validate(inst); (err == nil) != valid {
+			t.Errorf("valid=%v for %s: %v", valid, body, err)
+		}
+	}
+}
+
+// TestCausalValidateDeadline: a computation past the request deadline answers 503 retryable (the
+// engine polls the deadline and stops, so the slot is freed too).
+func TestCausalValidateDeadline(t *testing.T) {
+	cfg := defaultTestConfig()
+	cfg.RequestTimeout = time.Millisecond
+	s := newTestServer(t, &cfg, nil)
+	var nodes []string
+	for i := range 200 {
+		nodes = append(nodes, fmt.Sprintf("n%03d", i))
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var edges [][2]string
+	for len(edges) < 5000 {
+		if a, b := r.IntN(200), r.IntN(200); a < b {
+			edges = append(edges, [2]string{nodes[a], nodes[b]})
+		}
+	}
+	resp := s.post(causalPath, causalBody(nodes, edges, nodes[50], nodes[199]))
+	if resp.Status != http.StatusServiceUnavailable || !field(resp, "retryable").Bool {
+		t.Fatalf("%d %s", resp.Status, resp.Raw)
 	}
 }

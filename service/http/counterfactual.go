@@ -96,7 +96,7 @@ func counterfactualErr(err error) error {
 }
 
 // decodeCounterfactual reads every field, recording all schema violations (422). R1's caps on the
-// equations are schema bounds (the OpenAPI document's maxProperties/maxLength); the engine checks
+// equations and distributions are schema bounds (the OpenAPI document's maxProperties/maxLength); the engine checks
 // them again.
 func decodeCounterfactual(body Obj) counterfactualRequest {
 	var req counterfactualRequest
@@ -116,6 +116,11 @@ func decodeCounterfactual(body Obj) counterfactualRequest {
 					map[string]any{"max_length": scm.MaxEquationBytes})
 			}
 		}
+	}
+	if ds, ok := m.Field("distributions", false); ok && ds.Kind == jsonv.Object && len(ds.Obj) > scm.MaxDistributions {
+		n := len(ds.Obj)
+		m.d.Fail("too_long", m.Loc("distributions"), fmt.Sprintf("Dictionary should have at most %d items after validation, not %d", scm.MaxDistributions, n),
+			ds, map[string]any{"field_type": "Dictionary", "max_length": scm.MaxDistributions, "actual_length": n})
 	}
 	for _, e := range m.Members("distributions") {
 		dist := scm.Distribution{Type: e.Value.Str("type"), Parameters: e.Value.NumMap("parameters")}

@@ -31,8 +31,21 @@ type FieldError struct {
 // the contract's 422 lists them all. Accessors return zero values after recording a violation, so a
 // handler reads all its fields, then calls Err once.
 type Decoder struct {
-	errs []FieldError
+	errs    []FieldError
+	omitted int // violations past MaxViolations: counted, not listed
 }
+
+// MaxViolations caps the 422 list, and echoLimit the echoed inputs: a 1 MB body of 100 000 bad
+// members, each echoing its parent object, produced an 81 MB answer before. Past the cap the
+// envelope says how many were left out (details.errors_omitted).
+const (
+	MaxViolations  = 50
+	echoStrChars   = 128 // characters of an echoed string
+	echoMembers    = 8   // members of an echoed array or object
+	echoDepth      = 3   // nesting of an echoed value
+	truncatedMark  = "…"
+	truncatedCount = "__truncated__"
+)
 
 // Obj is an object being decoded at a location.
 type Obj struct {
@@ -96,6 +109,51 @@ func schemaError(errs []FieldError) *isl.Error {
 	return &isl.Error{Code: isl.ESchema, Message: "Request validation failed", Details: map[string]any{"errors": errs}}
 }
 
+// echo is the bounded copy of an input that a violation echoes: strings cut to echoStrChars
+// characters (marked with …), arrays and objects to their first echoMembers members (an object
+// gets a "__truncated__" member, an array a last string element, saying how many were left out),
+// nesting to echoDepth. Its cost is bounded by the limits, not by the input.
+func echo(v jsonv.Value, depth int) jsonv.Value {
+	switch v.Kind {
+	case jsonv.String:
+		if utf8.RuneCountInString(v.Str) > echoStrChars {
+			return jsonv.Value{Kind: jsonv.String, Str: string([]rune(v.Str)[:echoStrChars]) + truncatedMark}
+		}
+	case jsonv.Array:
+		if depth >= echoDepth && len(v.Arr) > 0 {
+			return jsonv.Value{Kind: jsonv.String, Str: fmt.Sprintf("[%d items]", len(v.Arr))}
+		}
+		out := jsonv.Value{Kind: jsonv.Array, Arr: make([]jsonv.Value, 0, min(len(v.Arr), echoMembers+1))}
+		for i, e := range v.Arr {
+			if i == echoMembers {
+				out.Arr = append(out.Arr, jsonv.Value{Kind: jsonv.String, Str: fmt.Sprintf("… %d more items", len(v.Arr)-i)})
+				break
+			}
+			out.Arr = append(out.Arr, echo(e, depth+1))
+		}
+		return out
+	case jsonv.Object:
+		if depth >= echoDepth && len(v.Obj) > 0 {
+			return jsonv.Value{Kind: jsonv.String, Str: fmt.Sprintf("{%d members}", len(v.Obj))}
+		}
+		out := jsonv.Value{Kind: jsonv.Object, Obj: make(jsonv.Map[jsonv.Value], 0, min(len(v.Obj), echoMembers+1))}
+		for i, e := range v.Obj {
+			if i == echoMembers {
+				n := len(v.Obj) - i
+				out.Obj = append(out.Obj, jsonv.Entry[jsonv.Value]{Key: truncatedCount, Value: jsonv.Value{Kind: jsonv.Number, Num: float64(n), Lit: fmt.Sprint(n)}})
+				break
+			}
+			k := e.Key
+			if utf8.RuneCountInString(k) > echoStrChars {
+				k = string([]rune(k)[:echoStrChars]) + truncatedMark
+			}
+			out.Obj = append(out.Obj, jsonv.Entry[jsonv.Value]{Key: k, Value: echo(e.Value, depth+1)})
+		}
+		return out
+	}
+	return v
+}
+
 // Decode reads the request body and returns the decoder positioned on the body object.
 func Decode(r *http.Request) (*Decoder, Obj, error) {
 	v, err := readBody(r)
@@ -116,12 +174,35 @@ func (d *Decoder) Err() error {
 	if len(d.errs) == 0 {
 		return nil
 	}
-	return schemaError(d.errs)
+	e := schemaError(d.errs)
+	if d.omitted > 0 {
+		e.Details["errors_omitted"] = d.omitted
+	}
+	return e
 }
 
-// Fail records a violation at loc.
+// Fail records a violation at loc: the first MaxViolations in full (the input echoed within the
+// echo limits), the rest only counted.
 func (d *Decoder) Fail(typ string, loc []any, msg string, input any, ctx map[string]any) {
-	d.errs = append(d.errs, FieldError{Type: typ, Loc: append([]any(nil), loc...), Msg: msg, Input: input, Ctx: ctx})
+	if len(d.errs) >= MaxViolations {
+		d.omitted++
+		return
+	}
+	if v, ok := input.(jsonv.Value); ok {
+		input = echo(v, 0)
+	}
+	for k, c := range ctx {
+		if v, ok := c.(jsonv.Value); ok {
+			ctx[k] = echo(v, 0)
+		}
+	}
+	l := append([]any(nil), loc...)
+	for i, k := range l {
+		if s, ok := k.(string); ok && utf8.RuneCountInString(s) > echoStrChars {
+			l[i] = string([]rune(s)[:echoStrChars]) + truncatedMark
+		}
+	}
+	d.errs = append(d.errs, FieldError{Type: typ, Loc: l, Msg: msg, Input: input, Ctx: ctx})
 }
 
 func (d *Decoder) asObj(v jsonv.Value, loc []any, typ string) Obj {

@@ -287,7 +287,8 @@
     var head = el("header", "top");
     var h1 = el("h1", null, doc.info.title);
     add(h1, el("span", "version", doc.info.version));
-    add(head, h1, prose(doc.info.description), el("div", "desc", "OpenAPI " + doc.openapi + " · "));
+    add(head, h1, prose(doc.info.description), doc.externalDocs ? prose(doc.externalDocs.description + ".") : null,
+      el("div", "desc", "OpenAPI " + doc.openapi + " · "));
     var raw = el("a", null, "openapi.json"); raw.href = "openapi.json";
     head.lastChild.appendChild(raw);
     root.appendChild(head);

@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	isl.EUnauthorized:        http.StatusUnauthorized,
 	isl.ERateLimited:         http.StatusTooManyRequests,
 	isl.ETooLarge:            http.StatusRequestEntityTooLarge,
+	isl.EStorageFull:         http.StatusInsufficientStorage,
 	isl.EInternal:            http.StatusInternalServerError,
 	"method_not_allowed":     http.StatusMethodNotAllowed,
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
@@ -59,6 +60,8 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	var e *isl.Error
 	if !errors.As(err, &e) {
 		switch {
+		case errors.Is(err, isl.ErrStorageFull):
+			e = &isl.Error{Code: isl.EStorageFull, Message: "The preference store is full and accepts no new users; existing users are not affected. Retry later or contact the operator", Err: err}
 		case errors.Is(err, isl.ErrUnavailable):
 			e = &isl.Error{Code: isl.EUnavailable, Message: "State store is temporarily unavailable; retry shortly", Err: err}
 		case errors.Is(err, context.DeadlineExceeded):
@@ -81,7 +84,9 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		TraceID:   uuid.NewString(),
 	}
 	switch {
-	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+	case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests || status == http.StatusInsufficientStorage:
+		// 507: capacity comes back as idle users' state expires or the operator adds memory, so
+		// a later retry can succeed, but not within seconds (Retry-After says so).
 		env.Retryable, env.SuggestedAction = true, "retry_later"
 	case status >= 500:
 		// F11: the service is deterministic, so retrying the same input cannot help.
@@ -102,8 +107,11 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		log.Log(r.Context(), level, "request_error", "request_id", RequestID(r.Context()), "trace_id", env.TraceID,
 			"status", status, "error_code", env.ErrorCode, "error", err.Error())
 	}
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+	switch status {
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "1")
+	case http.StatusInsufficientStorage:
+		w.Header().Set("Retry-After", "300")
 	}
 	writeJSON(w, status, env)
 }

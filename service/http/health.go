@@ -59,7 +59,16 @@ func (s *server) handleHealth() http.HandlerFunc {
 			Status:       status,
 			Version:      isl.Version,
 			Timestamp:    s.now().UTC().Format("2006-01-02T15:04:05.000000Z"),
-			Dependencies: map[string]healthDependency{"redis": dep},
+			Dependencies: map[string]healthDependency{s.storeDependency(): dep},
 		})
 	}
+}
+
+// storeDependency names the store in /health: "redis" when Redis is configured, otherwise "store"
+// (backend "memory"), so that an embedded store is never reported as a connected Redis.
+func (s *server) storeDependency() string {
+	if s.kind == "redis" {
+		return "redis"
+	}
+	return "store"
 }

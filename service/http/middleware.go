@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -164,6 +163,36 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// largeBody is the size from which a request body counts against the decode budget.
+const largeBody = 64 << 10
+
+// decodeBudget bounds how many requests with a large (or unannounced, chunked) body are decoded and
+// computed at once: max(2, cores). Parsing 1 MB of hostile JSON costs up to ~0.25 CPU-s and ~35 MB
+// of transient memory, so without the bound 64 concurrent big bodies (one client's share at nginx)
+// would need GBs on one replica. Past the bound a request waits for a turn within the request
+// deadline, then gets 503 retryable; small bodies (every worked example) are never held up.
+func (s *server) decodeBudget(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength >= 0 && r.ContentLength < largeBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t := time.NewTimer(s.cfg.RequestTimeout)
+		defer t.Stop()
+		select {
+		case s.large <- struct{}{}:
+		case <-t.C:
+			s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
+			Error(w, r, s.log, &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity for large requests; retry shortly"})
+			return
+		case <-r.Context().Done():
+			return
+		}
+		defer func() { <-s.large }()
+		next.ServeHTTP(w, r)
+	})
+}
+
 // apiKey extracts the presented key from X-API-Key or Authorization: Bearer.
 func apiKey(r *http.Request) string {
 	if k := r.Header.Get("X-API-Key"); k != "" {
@@ -208,49 +237,44 @@ func requireAPIKey(keys []string, failures func(http.ResponseWriter, *http.Reque
 	}
 }
 
-// clientIP is the peer address, or the proxy's X-Real-IP when the proxy is trusted.
-func clientIP(r *http.Request, trustProxy bool) string {
-	if trustProxy {
-		if ip := strings.TrimSpace(r.Header.Get("X-Real-IP")); ip != "" {
-			return ip
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // rateLimit allows perMinute requests per API key (hashed) when keys are enforced, else per client
 // IP. Without authentication a presented key proves nothing: keying on it would let a client dodge
-// the limit by sending a fresh X-API-Key with every request.
-func rateLimit(perMinute int, keysEnforced, trustProxy bool, log *slog.Logger) func(http.Handler) http.Handler {
+// the limit by sending a fresh X-API-Key with every request. counter (nil = this process only)
+// makes the limit global across replicas.
+func rateLimit(perMinute int, keysEnforced bool, proxies *trustedProxies, counter httprate.LimitCounter, log *slog.Logger) func(http.Handler) http.Handler {
 	if perMinute <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	return httprate.Limit(perMinute, time.Minute,
-		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
+	return httprate.LimitBy(perMinute, time.Minute,
+		func(r *http.Request) (string, error) {
 			if k := apiKey(r); k != "" && keysEnforced {
 				sum := sha256.Sum256([]byte(k))
 				return "key:" + hex.EncodeToString(sum[:8]), nil
 			}
-			return "ip:" + clientIP(r, trustProxy), nil
-		}),
-		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			return "ip:" + proxies.clientIP(r), nil
+		},
+		limitOptions(counter, httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			Error(w, r, log, &isl.Error{Code: isl.ERateLimited, Message: fmt.Sprintf("Rate limit of %d requests per minute exceeded", perMinute)})
-		}))
+		}))...)
+}
+
+// limitOptions adds the shared counter when there is one.
+func limitOptions(counter httprate.LimitCounter, opts ...httprate.Option) []httprate.Option {
+	if counter != nil {
+		opts = append(opts, httprate.WithLimitCounter(counter))
+	}
+	return opts
 }
 
 // authFailureLimit counts failed authentications per client IP: at most perMinute a minute (nil
-// when rate limiting is off).
-func authFailureLimit(perMinute int, trustProxy bool) func(http.ResponseWriter, *http.Request) bool {
+// when rate limiting is off), across replicas when counter is shared.
+func authFailureLimit(perMinute int, proxies *trustedProxies, counter httprate.LimitCounter) func(http.ResponseWriter, *http.Request) bool {
 	if perMinute <= 0 {
 		return nil
 	}
-	l := httprate.NewRateLimiter(perMinute, time.Minute)
+	l := httprate.NewRateLimiter(perMinute, time.Minute, limitOptions(counter)...)
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		return l.OnLimit(w, r, "authfail:"+clientIP(r, trustProxy))
+		return l.OnLimit(w, r, "authfail:"+proxies.clientIP(r))
 	}
 }
 

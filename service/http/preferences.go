@@ -150,6 +150,12 @@ func (s *server) withState(r *http.Request, userID string, step func(stored *eli
 // and the caller must re-read and recompute, so that no concurrent answer is lost. Queries written
 // by a losing attempt are harmless: an id (pool index + round hash) always renders the same query.
 func (s *server) saveState(r *http.Request, userID string, prev []byte, prevFound bool, st *elicit.State, b elicit.Beliefs, queries []elicit.IssuedQuery) (bool, error) {
+	if a, ok := s.store.(isl.Admission); ok && !prevFound {
+		// A new user: refused before anything of theirs is written when the store is full.
+		if err := a.AdmitNewUser(r.Context()); err != nil {
+			return false, err
+		}
+	}
 	for _, q := range queries {
 		doc, err := json.Marshal(q)
 		if err != nil {

@@ -5,21 +5,29 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/olumi/isl/service/isl"
 )
 
+// routeMethods are the methods a path is probed with for the 405 Allow header and the
+// trailing-slash redirect.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
 // routes is the whole API at a glance.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.middleware(r)...)
+	// HEAD answers like GET on every GET route (uptime checkers probe /health with it; net/http drops
+	// the body), without documenting a second operation per route.
+	r.Use(middleware.GetHead)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &isl.Error{Code: isl.ENotFound, Message: "Not Found"})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		var allow []string
-		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		for _, m := range routeMethods {
 			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
 				allow = append(allow, m)
 			}
@@ -37,7 +45,10 @@ func (s *server) routes() http.Handler {
 	r.Get("/redoc", s.handleRedoc())
 
 	r.Route(s.cfg.APIPrefix, func(r chi.Router) {
-		r.Use(limitBody, requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.cfg.TrustProxy), s.log), rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.cfg.TrustProxy, s.log))
+		r.Use(limitBody,
+			requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.proxies, s.rateCounter("authfail")), s.log),
+			rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.proxies, s.rateCounter("requests"), s.log),
+			s.decodeBudget)
 		r.Post("/causal/validate", s.handleCausalValidate())
 		r.Post("/causal/counterfactual", s.handleCounterfactual())
 		r.Post("/preferences/elicit", s.handleElicit())
@@ -80,7 +91,7 @@ func trailingSlash(mux chi.Routes) func(http.Handler) http.Handler {
 
 // isRoute reports whether path matches a route for any method.
 func isRoute(mux chi.Routes, path string) bool {
-	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+	for _, m := range routeMethods {
 		if mux.Match(chi.NewRouteContext(), m, path) {
 			return true
 		}

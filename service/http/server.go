@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/go-chi/httprate"
+
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/isl"
 	"github.com/olumi/isl/service/metrics"
@@ -30,6 +32,10 @@ type Deps struct {
 	StoreReplication func() isl.Replication
 	// Now is the clock (tests pin it).
 	Now func() time.Time
+	// RateCounter, when set, returns the counter of one rate limiter (name: "requests" or
+	// "authfail") shared by every replica (Redis), so that the limits are global; nil counts in
+	// this process only.
+	RateCounter func(name string) httprate.LimitCounter
 }
 
 type server struct {
@@ -42,11 +48,23 @@ type server struct {
 	repl    func() isl.Replication
 	now     func() time.Time
 	slots   chan struct{}
+	large   chan struct{} // requests with a large body in progress (decodeBudget)
+	proxies *trustedProxies
+	counter func(string) httprate.LimitCounter
+}
+
+// rateCounter is the shared counter of one limiter, or nil (local).
+func (s *server) rateCounter(name string) httprate.LimitCounter {
+	if s.counter == nil {
+		return nil
+	}
+	return s.counter(name)
 }
 
 // NewServer returns the whole HTTP API as one handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, repl: d.StoreReplication, now: d.Now}
+	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, repl: d.StoreReplication, now: d.Now,
+		proxies: newTrustedProxies(d.Config.TrustedProxies), counter: d.RateCounter}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -64,6 +82,7 @@ func NewServer(d Deps) http.Handler {
 		n = 4 * runtime.GOMAXPROCS(0)
 	}
 	s.slots = make(chan struct{}, n)
+	s.large = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	if s.cfg.RequestTimeout <= 0 {
 		s.cfg.RequestTimeout = 30 * time.Second
 	}
@@ -143,7 +162,7 @@ func engineErr(err error, action string) error {
 		return err
 	case errors.As(err, &ie):
 		return &isl.Error{Code: isl.EValidation, Message: ie.InputError(), Err: err}
-	case errors.Is(err, isl.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, isl.ErrUnavailable), errors.Is(err, isl.ErrStorageFull), errors.Is(err, context.DeadlineExceeded):
 		return err
 	default:
 		return internal(action, err)

@@ -7,20 +7,30 @@ import (
 	"time"
 
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/isl"
 )
 
 func TestHealth(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	r := s.do(http.MethodGet, "/health", nil)
-	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != "0.1.0" {
+	if r.Status != 200 || r.str("status") != "healthy" || r.str("version") != isl.Version {
 		t.Fatalf("health: %d %s", r.Status, r.Raw)
 	}
-	if r.str("dependencies", "redis", "status") != "connected" || r.str("dependencies", "redis", "backend") != "memory" {
+	// The embedded store is not a Redis and must not be reported as one.
+	if r.str("dependencies", "store", "status") != "connected" || r.str("dependencies", "store", "backend") != "memory" || strings.Contains(string(r.Raw), `"redis"`) {
 		t.Fatalf("dependencies: %s", r.Raw)
 	}
 	ts := r.str("timestamp")
 	if _, err := time.Parse("2006-01-02T15:04:05.000000Z", ts); err != nil {
 		t.Fatalf("timestamp %q: %v", ts, err)
+	}
+}
+
+// HEAD /health answers like GET (probes use HEAD), not 405.
+func TestHealthHead(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	if r := s.do(http.MethodHead, "/health", nil); r.Status != 200 {
+		t.Fatalf("HEAD /health: %d %s", r.Status, r.Raw)
 	}
 }
 

@@ -8,9 +8,6 @@ import (
 	"fmt"
 )
 
-// Version is reported by /health and the OpenAPI document.
-const Version = "0.1.0"
-
 // Error codes. The contract's enum (§1.4) plus the codes Go needs for its own statuses.
 const (
 	EValidation   = "validation_error"  // 400 (semantic) or 422 (schema)
@@ -22,6 +19,7 @@ const (
 	EUnauthorized = "unauthorized"
 	ERateLimited  = "rate_limited"
 	ETooLarge     = "payload_too_large"
+	EStorageFull  = "storage_full" // 507: the preference store admits no new users (or no writes)
 	EInternal     = "internal_error"
 )
 
@@ -44,19 +42,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error with the given code and a formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return EInternal
-}
-
 // ErrUnavailable marks store failures that a retry may cure (Redis down, timeout).
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrStorageFull marks a store at its capacity: it admits no new users (existing users go on until
+// the hard limit, where writes fail with it too). Nothing stored is evicted to make room.
+var ErrStorageFull = errors.New("store full")

@@ -37,6 +37,14 @@ type Store interface {
 	Close() error
 }
 
+// Admission is implemented by stores with a capacity limit. The preference handlers ask it before
+// writing the first state of a user who has none, so that a full store refuses new users with a
+// clear error while the users it already holds keep working.
+type Admission interface {
+	// AdmitNewUser returns an error wrapping ErrStorageFull when no new user may be stored.
+	AdmitNewUser(ctx context.Context) error
+}
+
 // BeliefsSwapper is implemented by stores that can replace a user's beliefs only if nobody changed
 // them since they were read (optimistic concurrency). The preference handlers use it, when the store
 // offers it, so that two concurrent /preferences/update calls for one user — on one instance or on

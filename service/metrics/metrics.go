@@ -16,7 +16,12 @@ type Metrics struct {
 	ErrorsTotal     *prometheus.CounterVec   // method, endpoint, error_code (HTTP status)
 	ActiveRequests  prometheus.Gauge
 	ServiceUp       prometheus.Gauge
-	RedisConnected  prometheus.Gauge
+	RedisConnected  prometheus.Gauge     // only exposed when the store is Redis (see UseStore)
+	StoreBackend    *prometheus.GaugeVec // backend: 1 for the store in use (redis | memory)
+	// RedisMemoryUsed / RedisMemoryMax are Redis' used_memory and maxmemory (the store-full alert
+	// and the new-user admission work on their ratio).
+	RedisMemoryUsed prometheus.Gauge
+	RedisMemoryMax  prometheus.Gauge
 
 	PreferenceQueriesGenerated *prometheus.CounterVec // strategy
 	BeliefUpdates              prometheus.Counter     // R2: the original's user_id_hash label is dropped
@@ -45,13 +50,16 @@ func New() *Metrics {
 	m.ErrorsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_http_errors_total", Help: "HTTP responses with status >= 400; error_code is the status."}, []string{"method", "endpoint", "error_code"})
 	m.ActiveRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_active_requests", Help: "Requests in flight."})
 	m.ServiceUp = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_service_up", Help: "1 while the service is serving."})
-	m.RedisConnected = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_redis_connected", Help: "1 when the configured store answers (also 1 for the embedded in-memory store)."})
+	m.RedisConnected = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_redis_connected", Help: "1 while the configured Redis answers, 0 while it is unreachable (absent with the in-memory store)."})
+	m.StoreBackend = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "isl_store_backend", Help: "1 for the preference state store in use: redis or memory (embedded, per process)."}, []string{"backend"})
 	m.PreferenceQueriesGenerated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_preference_queries_generated_total", Help: "Preference queries issued, by strategy."}, []string{"strategy"})
 	m.BeliefUpdates = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_belief_updates_total", Help: "Bayesian belief updates applied."})
 	m.CausalValidations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_causal_validations_total", Help: "Causal validations by identification status."}, []string{"status"})
 	m.CounterfactualAnalyses = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_counterfactual_analyses_total", Help: "Counterfactual analyses completed."})
 	m.TeachingExamplesGenerated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_teaching_examples_generated_total", Help: "Teaching examples returned, by concept."}, []string{"concept"})
 	m.ModelValidations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_model_validations_total", Help: "Model validations by quality level."}, []string{"quality_level"})
+	m.RedisMemoryUsed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_redis_memory_used_bytes", Help: "Redis used_memory as last read by this replica's health loop."})
+	m.RedisMemoryMax = prometheus.NewGauge(prometheus.GaugeOpts{Name: "isl_redis_memory_max_bytes", Help: "Redis maxmemory as last read by this replica's health loop (0 = unlimited)."})
 	m.RedisOperations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_redis_operations_total", Help: "Store operations by operation and status (ok|not_found|error)."}, []string{"operation", "status"})
 	m.CacheHits = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_hits_total", Help: "Belief reads that found stored state."})
 	m.CacheMisses = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_misses_total", Help: "Belief reads that found no stored state."})
@@ -60,10 +68,22 @@ func New() *Metrics {
 	m.CounterfactualComputation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_counterfactual_computation_duration_seconds", Help: "Counterfactual Monte Carlo compute time.", Buckets: []float64{.1, .5, 1, 2, 5, 10}})
 	m.ComputationDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "isl_computation_duration_seconds", Help: "Engine compute time by route pattern.", Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 2, 5, 10}}, []string{"endpoint"})
 	m.ComputationsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_computations_rejected_total", Help: "Computations refused or abandoned, by reason (timeout|overload)."}, []string{"reason"})
-	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
+	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.StoreBackend, m.RedisMemoryUsed, m.RedisMemoryMax, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
 		f(c)
 	}
+	f(newBuildInfo())
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f(NewMemoryLimitCollector())
 	return m
+}
+
+// UseStore records which store backs the preference state. With the embedded in-memory store
+// there is no Redis to be connected to, so isl_redis_connected is withdrawn rather than reporting
+// a connection that does not exist (or a 0 that would fire the Redis alert).
+func (m *Metrics) UseStore(backend string) {
+	m.StoreBackend.WithLabelValues(backend).Set(1)
+	if backend != "redis" {
+		m.Registry.Unregister(m.RedisConnected)
+	}
 }

@@ -5,7 +5,7 @@
 //	isl:user:{h}:beliefs     string      beliefs JSON           24 h, refreshed on every read hit (GETEX)
 //	isl:user:{h}:query:{q}   string      issued query JSON      7 d
 //	isl:user:{h}:queries     sorted set  answered q, score=unix 7 d from the last answer
-//	isl:user:{h}:responses   list        {query_id,response,timestamp}   30 d from the last push
+//	isl:user:{h}:responses   list        {query_id,response,timestamp}   30 d from the last push, last 1 000 kept
 //
 // The handlers replace beliefs with SwapBeliefs (compare-and-set in one Lua script), so concurrent
 // /preferences/update calls of one user on any number of instances never lose an answer.
@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,7 @@ import (
 // Options configures a Store. Zero values take the documented defaults.
 type Options struct {
 	Addr     string // host:port, default "localhost:6379"; ignored with SentinelAddrs
+	Username string // REDIS_USERNAME: ACL user; empty = the default user
 	Password string // REDIS_PASSWORD (R9); empty = no AUTH
 	DB       int
 
@@ -41,7 +44,8 @@ type Options struct {
 	// (+switch-master) by itself.
 	SentinelAddrs    []string
 	MasterName       string
-	SentinelPassword string // the Sentinels' own requirepass; empty = none
+	SentinelUsername string // the ACL user on the Sentinels; empty = their default user
+	SentinelPassword string // that user's password on the Sentinels; empty = none
 	// WaitReplicas (REDIS_WAIT_REPLICAS) replicas must confirm each write within WaitTimeout
 	// (default 1 s) before it is acknowledged; otherwise the write fails with ErrNotReplicated.
 	// 0 = no waiting (a single Redis).
@@ -71,7 +75,17 @@ type Options struct {
 	// get_query, record_response, completed_count, delete_user, ping} and status "success" or
 	// "error" (a miss is a success). The service feeds isl_redis_operations_total from it.
 	Observe func(op, status string)
+	// AdmitBelow is the fraction of Redis' maxmemory above which no new user is admitted
+	// (AdmitNewUser); default 0.9. The rest is headroom for the users already stored, whose state
+	// grows with their answers, up to the hard limit where Redis refuses writes (noeviction).
+	AdmitBelow float64
+	// OnMemory is called after every health tick that read Redis' memory (used and maxmemory in
+	// bytes; max 0 = no limit). The service feeds isl_redis_memory_{used,max}_bytes from it.
+	OnMemory func(used, max int64)
 }
+
+// MaxResponses is how many answers a user's history keeps (oldest dropped).
+const MaxResponses = 1000
 
 // Store is an isl.Store backed by Redis. Safe for concurrent use.
 type Store struct {
@@ -93,6 +107,10 @@ type Store struct {
 	pingWait time.Duration
 	onState  func(bool)
 	observe  func(op, status string)
+	onMemory func(used, max int64)
+	admit    float64
+
+	memUsed, memMax atomic.Int64 // last INFO memory reading (max 0: unknown or unlimited)
 
 	connected atomic.Bool
 	state     atomic.Int32 // stateUnknown, stateDown, stateUp; written under mu
@@ -126,6 +144,9 @@ func New(o Options) *Store {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.AdmitBelow <= 0 || o.AdmitBelow > 1 {
+		o.AdmitBelow = 0.9
+	}
 	waitDefaults(&o)
 	s := &Store{
 		addr:            o.Addr,
@@ -138,13 +159,17 @@ func New(o Options) *Store {
 		waitTimeout:     o.WaitTimeout,
 		onReplication:   o.OnReplication,
 		onNotReplicated: o.OnNotReplicated,
+		onMemory:        o.OnMemory,
+		admit:           o.AdmitBelow,
 	}
 	if len(o.SentinelAddrs) > 0 {
 		s.addr = "sentinel:" + o.MasterName
 		s.rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{
 			MasterName:       o.MasterName,
 			SentinelAddrs:    o.SentinelAddrs,
+			SentinelUsername: o.SentinelUsername,
 			SentinelPassword: o.SentinelPassword,
+			Username:         o.Username,
 			Password:         o.Password,
 			DB:               o.DB,
 			DialTimeout:      o.DialTimeout,
@@ -158,13 +183,14 @@ func New(o Options) *Store {
 		})
 		for _, a := range o.SentinelAddrs {
 			s.sentinels = append(s.sentinels, goredis.NewSentinelClient(&goredis.Options{
-				Addr: a, Password: o.SentinelPassword, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
+				Addr: a, Username: o.SentinelUsername, Password: o.SentinelPassword, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
 				WriteTimeout: o.WriteTimeout, MaxRetries: -1, DialerRetries: 1, Protocol: 2, DisableIdentity: true,
 			}))
 		}
 	} else {
 		s.rdb = goredis.NewClient(&goredis.Options{
 			Addr:         o.Addr,
+			Username:     o.Username,
 			Password:     o.Password,
 			DB:           o.DB,
 			DialTimeout:  o.DialTimeout,
@@ -332,6 +358,9 @@ func (s *Store) RecordResponse(ctx context.Context, userID, queryID string, resp
 			p.ZAdd(ctx, answered, goredis.Z{Score: float64(at.Unix()), Member: q})
 			p.Expire(ctx, answered, isl.QueryTTL)
 			p.RPush(ctx, responses, entry)
+			// The history keeps the last MaxResponses answers (as the in-memory store does): one user
+			// answering in a loop must not grow without bound.
+			p.LTrim(ctx, responses, -MaxResponses, -1)
 			p.Expire(ctx, responses, isl.ResponseTTL)
 			card = p.ZCard(ctx, answered)
 			return nil
@@ -417,6 +446,7 @@ func (s *Store) Run(ctx context.Context) {
 		if err == nil {
 			s.setState(true, nil)
 			failures, logGap = 0, s.interval
+			s.readMemory(ctx)
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.pingWait)
 		s.refreshReplication(rctx)
@@ -443,6 +473,50 @@ func (s *Store) Run(ctx context.Context) {
 	}
 }
 
+var _ isl.Admission = (*Store)(nil)
+
+// AdmitNewUser implements isl.Admission from the health loop's last memory reading: no new user
+// once Redis uses AdmitBelow of its maxmemory. Without a reading (Run not started, INFO refused)
+// it admits: Redis' own limit still refuses writes rather than evicting.
+func (s *Store) AdmitNewUser(context.Context) error {
+	used, limit := s.memUsed.Load(), s.memMax.Load()
+	if limit > 0 && float64(used) >= s.admit*float64(limit) {
+		return fmt.Errorf("admit new user: redis uses %d of %d bytes (new users stop at %.0f %%): %w", used, limit, 100*s.admit, isl.ErrStorageFull)
+	}
+	return nil
+}
+
+// readMemory reads used_memory and maxmemory from INFO memory.
+func (s *Store) readMemory(ctx context.Context) {
+	ictx, cancel := context.WithTimeout(ctx, s.pingWait)
+	defer cancel()
+	info, err := s.rdb.Info(ictx, "memory").Result()
+	if err != nil {
+		return
+	}
+	used, limit := infoField(info, "used_memory"), infoField(info, "maxmemory")
+	if used < 0 || limit < 0 {
+		return
+	}
+	s.memUsed.Store(used)
+	s.memMax.Store(limit)
+	if s.onMemory != nil {
+		s.onMemory(used, limit)
+	}
+}
+
+// infoField returns an integer field of an INFO reply, -1 when absent.
+func infoField(info, name string) int64 {
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+":"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
 func (s *Store) ok(op string) {
 	s.setState(true, nil)
 	if s.observe != nil {
@@ -456,11 +530,22 @@ func (s *Store) fail(op, what string, err error) error {
 	if s.observe != nil {
 		s.observe(op, "error")
 	}
+	if isOOM(err) {
+		// noeviction at maxmemory: Redis is up and refuses to grow; nothing was evicted.
+		return fmt.Errorf("%s: %w: %w", what, isl.ErrStorageFull, err)
+	}
 	// Nor does a write the replica did not confirm in time: the primary answered.
 	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNotReplicated) {
 		s.setState(false, err)
 	}
 	return fmt.Errorf("%s: %w: %w", what, isl.ErrUnavailable, err)
+}
+
+// isOOM reports Redis' refusal of a write at maxmemory (directly, or as the reason a MULTI was
+// aborted).
+func isOOM(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "OOM ") || strings.Contains(msg, "EXECABORT") && strings.Contains(msg, "OOM")
 }
 
 func (s *Store) setState(up bool, err error) {

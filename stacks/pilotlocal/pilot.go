@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/stacks"
+	"github.com/olumi/isl/stacks/certs"
 )
 
 // Options for Up.
@@ -29,6 +30,7 @@ type Options struct {
 	RateLimit      int           // RATE_LIMIT_PER_MINUTE for the replicas (load tests need it high); <0 = the stack's
 	ScrapeInterval string        // Prometheus scrape and evaluation interval (local runs want seconds)
 	ReadyTimeout   time.Duration // per component
+	AlertWebhook   string        // Alertmanager's webhook receiver URL; empty = no receiver (alerts stay in its API)
 	Log            io.Writer     // progress messages
 }
 
@@ -81,6 +83,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.AlertWebhook != "" {
+		cfg.Secrets[stacks.SecretAlertWebhookURL] = true
+	}
 	pl, err := allocate(cfg, o)
 	if err != nil {
 		return nil, err
@@ -95,7 +100,8 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	// Local runs want alerts and dashboards to react in seconds, not in the production interval.
 	b.Prometheus.ScrapeInterval, b.Prometheus.EvaluationInterval = o.ScrapeInterval, o.ScrapeInterval
-	if err := writeFiles(b, st); err != nil {
+	b.Alertmanager.CriticalGroupWait, b.Alertmanager.WarningGroupWait = "1s", "2s"
+	if err := writeFiles(b, o, st); err != nil {
 		return nil, err
 	}
 	if err := islBinary(ctx, o, st); err != nil {
@@ -119,9 +125,9 @@ func prepare(o *Options) error {
 			}
 		}
 	}
-	for _, bin := range []string{"redis-server", "nginx", "prometheus"} {
+	for _, bin := range []string{"redis-server", "nginx", "prometheus", "prometheus-alertmanager", "prometheus-nginx-exporter"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			return fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus): %w", bin, err)
+			return fmt.Errorf("%s is not installed (apt-get install redis-server nginx prometheus prometheus-alertmanager prometheus-nginx-exporter): %w", bin, err)
 		}
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
@@ -157,15 +163,18 @@ func loadStack(o Options) (stacks.Config, error) {
 // allocate picks the loopback ports of every process.
 func allocate(cfg stacks.Config, o Options) (stacks.Placement, error) {
 	n := cfg.Service.Replicas
-	ports, err := freePorts(n+4+4+1, o.BasePort) // entry, Redis, Prometheus; replicas; replica + Sentinels; backup
+	// entry HTTP/HTTPS, Redis, Prometheus, nginx metrics, exporter; replicas; Alertmanager; Redis
+	// replica, three Sentinels, backup metrics.
+	ports, err := freePorts(n+12, o.BasePort)
 	if err != nil {
 		return stacks.Placement{}, err
 	}
 	pl := stacks.Placement{Local: true, Dir: o.Dir, HTTPPort: ports[0], HTTPSPort: ports[1], RedisPort: ports[2],
-		PrometheusAddr: loopback(ports[3]), RedisReplicaPort: ports[4+n], SentinelPorts: ports[5+n : 8+n],
-		BackupMetricsAddr: loopback(ports[8+n])}
+		PrometheusAddr: loopback(ports[3]), NginxMetricsAddr: loopback(ports[4]), NginxExporterAddr: loopback(ports[5]),
+		AlertmanagerAddr: loopback(ports[6+n]), RedisReplicaPort: ports[7+n], SentinelPorts: ports[8+n : 11+n],
+		BackupMetricsAddr: loopback(ports[11+n])}
 	for i := 0; i < n; i++ {
-		pl.Upstreams = append(pl.Upstreams, loopback(ports[4+i]))
+		pl.Upstreams = append(pl.Upstreams, loopback(ports[6+i]))
 	}
 	return pl, nil
 }
@@ -178,7 +187,7 @@ func localTLS(st *State, pl *stacks.Placement) error {
 		return nil
 	}
 	cert, key := filepath.Join(st.Dir, "tls", "cert.pem"), filepath.Join(st.Dir, "tls", "key.pem")
-	if err := selfSigned(cert, key); err != nil {
+	if err := certs.SelfSigned(cert, key, 7*24*time.Hour, "127.0.0.1", "localhost"); err != nil {
 		return fmt.Errorf("self-signed certificate: %w", err)
 	}
 	pl.TLSCertFile, pl.TLSKeyFile, st.CACert = cert, key, cert
@@ -186,7 +195,7 @@ func localTLS(st *State, pl *stacks.Placement) error {
 }
 
 // writeFiles generates the Redis password, writes every rendered file and the data directories.
-func writeFiles(b stacks.Bundle, st *State) error {
+func writeFiles(b stacks.Bundle, o Options, st *State) error {
 	var err error
 	if st.RedisPassword, err = secret(16); err != nil {
 		return err
@@ -195,6 +204,11 @@ func writeFiles(b stacks.Bundle, st *State) error {
 	if err != nil {
 		return err
 	}
+	amFile, err := b.AlertmanagerFile(stacks.AlertSecrets{WebhookURL: o.AlertWebhook})
+	if err != nil {
+		return err
+	}
+	files = append(files, amFile)
 	for _, f := range files {
 		mode := os.FileMode(0o644)
 		if f.Secret {
@@ -205,7 +219,7 @@ func writeFiles(b stacks.Bundle, st *State) error {
 		}
 		st.Files = append(st.Files, f.Path)
 	}
-	dirs := []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(st.Dir, "prometheus-data"), filepath.Join(st.Dir, "logs")}
+	dirs := []string{b.Nginx.TempDir, b.Redis.Dir, filepath.Join(st.Dir, "prometheus-data"), filepath.Join(st.Dir, "alertmanager-data"), filepath.Join(st.Dir, "logs")}
 	if b.RedisHA != nil {
 		for _, n := range b.RedisHA.Nodes {
 			dirs = append(dirs, n.Dir)
@@ -263,11 +277,12 @@ func declare(b stacks.Bundle, o Options, st *State) error {
 }
 
 // declareRedis adds the Redis processes and returns the Redis part of every ISL process's
-// environment (the service's and the backup runner's): the bundle's, plus the password.
+// environment: the bundle's, as the admin ACL user (what the backup runner needs for BGSAVE; the
+// replicas replace it by the service's own user).
 func declareRedis(b stacks.Bundle, st *State) map[string]string {
 	conf := func(name string) string { return filepath.Join(st.Dir, name) }
 	st.RedisAddr = loopback(b.Redis.Port)
-	env := map[string]string{"REDIS_PASSWORD": st.RedisPassword}
+	env := map[string]string{"REDIS_USERNAME": stacks.RedisAdminUser, "REDIS_PASSWORD": st.RedisPassword}
 	for _, kv := range b.ServiceRedisEnv() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
@@ -277,7 +292,7 @@ func declareRedis(b stacks.Bundle, st *State) map[string]string {
 			Addr: st.RedisAddr, Log: b.Redis.LogFile})
 		return env
 	}
-	env["REDIS_SENTINEL_PASSWORD"] = st.RedisPassword
+	env["REDIS_SENTINEL_USERNAME"], env["REDIS_SENTINEL_PASSWORD"] = stacks.RedisAdminUser, st.RedisPassword
 	for _, n := range b.RedisHA.Nodes {
 		st.Components = append(st.Components, &Component{Name: n.Name, Kind: "redis", Command: []string{"redis-server", conf(n.Name + "-node.conf")},
 			Addr: loopback(n.Port), Log: n.LogFile})
@@ -316,12 +331,18 @@ func declareReplicas(b stacks.Bundle, o Options, st *State, redisEnv map[string]
 			"ENABLE_MONITORING": strconv.FormatBool(cfg.Service.EnableMonitoring),
 			"GOMEMLIMIT":        strconv.Itoa(cfg.Service.MemoryMB*9/10) + "MiB",
 			"SECRET_KEY":        secretKey, "API_KEYS": st.APIKey,
-			// Every request arrives through nginx on loopback: the client address is X-Real-IP.
-			"TRUST_PROXY":              "true",
+			// Every request arrives through nginx on loopback: the client address is its X-Real-IP.
+			// Other loopback addresses (127.0.0.2, … : the hostile-load tests' clients) are not trusted.
+			"TRUSTED_PROXIES":          "127.0.0.1",
 			"SHUTDOWN_TIMEOUT_SECONDS": strconv.Itoa(max(1, cfg.Service.StopTimeoutSeconds-5)),
 		}
 		for k, v := range redisEnv {
 			env[k] = v
+		}
+		svc := stacks.RedisServicePassword(st.RedisPassword)
+		env["REDIS_USERNAME"], env["REDIS_PASSWORD"] = stacks.RedisServiceUser, svc
+		if _, ha := env["REDIS_SENTINELS"]; ha {
+			env["REDIS_SENTINEL_USERNAME"], env["REDIS_SENTINEL_PASSWORD"] = stacks.RedisServiceUser, svc
 		}
 		name := fmt.Sprintf("isl-%d", i+1)
 		st.Components = append(st.Components, &Component{Name: name, Kind: "isl", Command: []string{st.ISLBinary}, Env: env,
@@ -343,6 +364,15 @@ func declareEntry(b stacks.Bundle, st *State) {
 	st.Components = append(st.Components, &Component{Name: "nginx", Kind: "nginx",
 		Command: []string{"nginx", "-p", st.Dir, "-c", filepath.Join(st.Dir, "nginx.conf"), "-e", b.Nginx.ErrorLog, "-g", "daemon off;"},
 		Addr:    listen, HealthURL: st.Endpoint + "/health"})
+	pl := b.Placement
+	st.AlertmanagerURL = "http://" + pl.AlertmanagerAddr
+	st.Components = append(st.Components, &Component{Name: "alertmanager", Kind: "alertmanager",
+		Command: append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...), Addr: pl.AlertmanagerAddr,
+		HealthURL: st.AlertmanagerURL + "/-/ready"})
+	st.Components = append(st.Components, &Component{Name: "nginx-exporter", Kind: "nginx-exporter",
+		Command: []string{"prometheus-nginx-exporter", "-nginx.scrape-uri=http://" + b.Nginx.MetricsListen + "/stub_status",
+			"-web.listen-address=" + pl.NginxExporterAddr, "-nginx.retries=10", "-nginx.retry-interval=500ms"},
+		Addr: pl.NginxExporterAddr, HealthURL: "http://" + pl.NginxExporterAddr + "/metrics"})
 	st.PrometheusURL = "http://" + b.Nginx.PrometheusAddr + stacks.PrometheusPrefix
 	st.Components = append(st.Components, &Component{Name: "prometheus", Kind: "prometheus",
 		Command: append([]string{"prometheus"}, b.PrometheusArgs...), Addr: b.Nginx.PrometheusAddr,
@@ -373,12 +403,12 @@ func startAll(ctx context.Context, st *State, o Options) error {
 
 // stopOrder stops the entry first and the store last, so that no request meets a half-stopped stack;
 // the Sentinels stop before the Redis nodes, so that stopping the primary starts no failover.
-var stopOrder = map[string]int{"nginx": 0, "prometheus": 1, "backup": 1, "isl": 2, "sentinel": 3, "redis": 4}
+var stopOrder = map[string]int{"nginx-exporter": 0, "nginx": 0, "prometheus": 1, "alertmanager": 1, "backup": 1, "isl": 2, "sentinel": 3, "redis": 4}
 
 // Down stops every component (SIGTERM, then SIGKILL after a grace period) by PID.
 func Down(st *State, log io.Writer) error {
 	var errs []error
-	for rank := 0; rank <= 4; rank++ {
+	for rank := 0; rank <= 4; rank++ { // the ranks of stopOrder
 		for _, c := range st.Components {
 			if stopOrder[c.Kind] != rank {
 				continue
@@ -395,21 +425,61 @@ func Down(st *State, log io.Writer) error {
 	return errors.Join(errs...)
 }
 
+// Env returns the shell exports for clients of the running topology (isl-load, make
+// integration). It fails when the entry point is not running — after `down`, a crash or a
+// reboot — rather than hand out an endpoint and key that no longer answer.
+func Env(st *State) (string, error) {
+	entry, err := st.Component("nginx")
+	if err != nil {
+		return "", err
+	}
+	if !alive(entry) {
+		return "", fmt.Errorf("pilot-local is not running: nginx (pid %d) from %s is gone, so %s does not answer; start it with `make pilot-local`",
+			entry.PID, filepath.Join(st.Dir, StateFile), st.Endpoint)
+	}
+	out := fmt.Sprintf("export ISL_HOST=%s\nexport ISL_API_KEY=%s\n", st.Endpoint, st.APIKey)
+	if st.TLS {
+		out += "export ISL_INSECURE=true\n"
+		if st.CACert != "" {
+			out += "export ISL_CACERT=" + st.CACert + "\n"
+		}
+	}
+	return out, nil
+}
+
 // Signals understood by Stop.
 var Signals = map[string]syscall.Signal{"TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL, "INT": syscall.SIGINT}
 
-// Stop stops one component with sig and waits for it to exit.
-func Stop(st *State, name string, sig syscall.Signal) error {
+// Stop stops one component with sig and waits for it to exit; it says what it did on log.
+func Stop(st *State, name string, sig syscall.Signal, log io.Writer) error {
 	c, err := st.Component(name)
 	if err != nil {
 		return err
 	}
-	return stop(c, sig, 30*time.Second)
+	if !alive(c) {
+		fmt.Fprintf(log, "%s was not running (pid %d): nothing to stop\n", name, c.PID)
+		return nil
+	}
+	start := time.Now()
+	if err := stop(c, sig, 30*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "stopped %s (pid %d) with SIG%s in %s\n", name, c.PID, signalName(sig), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func signalName(sig syscall.Signal) string {
+	for n, s := range Signals {
+		if s == sig {
+			return n
+		}
+	}
+	return sig.String()
 }
 
 // Start (re)starts one stopped component with its recorded command and environment, waits until
-// it is ready and saves its new PID.
-func Start(ctx context.Context, st *State, name string, timeout time.Duration) error {
+// it is ready, saves its new PID and says so on log.
+func Start(ctx context.Context, st *State, name string, timeout time.Duration, log io.Writer) error {
 	c, err := st.Component(name)
 	if err != nil {
 		return err
@@ -423,13 +493,18 @@ func Start(ctx context.Context, st *State, name string, timeout time.Duration) e
 	if err := st.Save(); err != nil {
 		return err
 	}
-	return waitReady(ctx, c, st.RedisPassword, timeout)
+	start := time.Now()
+	if err := waitReady(ctx, c, st.RedisPassword, timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "started %s (pid %d) on %s, ready in %s\n", name, c.PID, c.Addr, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // Status reports, per component, whether it runs and is ready.
 func Status(ctx context.Context, st *State, w io.Writer) (allUp bool) {
 	allUp = true
-	fmt.Fprintf(w, "endpoint   %s (API key in %s)\nprometheus %s\n", st.Endpoint, filepath.Join(st.Dir, StateFile), st.PrometheusURL)
+	fmt.Fprintf(w, "endpoint   %s (API key in %s)\nprometheus %s\nalertmanager %s\n", st.Endpoint, filepath.Join(st.Dir, StateFile), st.PrometheusURL, st.AlertmanagerURL)
 	for _, c := range st.Components {
 		state := "stopped"
 		if alive(c) {
@@ -456,7 +531,7 @@ func Summary(st *State) string {
 	if st.TLS {
 		fmt.Fprintf(&b, "  (self-signed: curl --cacert %s, or isl-load --insecure)", st.CACert)
 	}
-	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  redis       %s\n", st.APIKey, st.PrometheusURL, st.RedisAddr)
+	fmt.Fprintf(&b, "\n  api key     %s\n  prometheus  %s\n  alerts      %s\n  redis       %s\n", st.APIKey, st.PrometheusURL, st.AlertmanagerURL, st.RedisAddr)
 	if len(st.Sentinels) > 0 {
 		fmt.Fprintf(&b, "  sentinels   %s (master %s)\n", strings.Join(st.Sentinels, ","), stacks.RedisMasterName)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/stacks"
+	"github.com/olumi/isl/stacks/certs"
 )
 
 func TestFreePorts(t *testing.T) {
@@ -40,7 +41,7 @@ func TestFreePorts(t *testing.T) {
 func TestSelfSignedIsUsableByTLS(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "tls", "c.pem"), filepath.Join(dir, "tls", "k.pem")
-	if err := selfSigned(cert, key); err != nil {
+	if err := certs.SelfSigned(cert, key, 7*24*time.Hour, "127.0.0.1", "localhost"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
@@ -157,17 +158,22 @@ func TestDeclarePilotTopology(t *testing.T) {
 	for _, c := range st.Components {
 		names = append(names, c.Name)
 	}
-	want := "redis redis-replica sentinel-1 sentinel-2 sentinel-3 isl-1 isl-2 isl-3 nginx prometheus backup"
+	want := "redis redis-replica sentinel-1 sentinel-2 sentinel-3 isl-1 isl-2 isl-3 nginx alertmanager nginx-exporter prometheus backup"
 	if strings.Join(names, " ") != want {
 		t.Fatalf("components %v, want %s", names, want)
 	}
+	// The replicas are the restricted ACL user on Redis and on the Sentinels; the backup runner is
+	// admin (BGSAVE).
 	isl1, _ := st.Component("isl-1")
+	svc := stacks.RedisServicePassword(st.RedisPassword)
 	if isl1.Env["REDIS_SENTINELS"] != strings.Join(st.Sentinels, ",") || isl1.Env["REDIS_MASTER_NAME"] != "isl" ||
-		isl1.Env["REDIS_SENTINEL_PASSWORD"] != st.RedisPassword || isl1.Env["REDIS_HOST"] != "" {
+		isl1.Env["REDIS_USERNAME"] != stacks.RedisServiceUser || isl1.Env["REDIS_PASSWORD"] != svc ||
+		isl1.Env["REDIS_SENTINEL_USERNAME"] != stacks.RedisServiceUser || isl1.Env["REDIS_SENTINEL_PASSWORD"] != svc || isl1.Env["REDIS_HOST"] != "" {
 		t.Errorf("isl-1 Redis env: %v", isl1.Env)
 	}
 	bk, _ := st.Component("backup")
-	if bk.Env["REDIS_SENTINELS"] != isl1.Env["REDIS_SENTINELS"] || bk.Env["REDIS_PASSWORD"] != st.RedisPassword ||
+	if bk.Env["REDIS_SENTINELS"] != isl1.Env["REDIS_SENTINELS"] || bk.Env["REDIS_USERNAME"] != stacks.RedisAdminUser ||
+		bk.Env["REDIS_PASSWORD"] != st.RedisPassword || bk.Env["REDIS_SENTINEL_USERNAME"] != stacks.RedisAdminUser ||
 		bk.Command[1] != "backup" || bk.HealthURL == "" {
 		t.Errorf("backup: %v %v", bk.Command, bk.Env)
 	}

@@ -163,7 +163,7 @@ func ready(ctx context.Context, c *Component, redisPassword string) error {
 	return nil
 }
 
-// redisPing authenticates and PINGs over RESP2 (no client library needed for one command).
+// redisPing authenticates as the operators' ACL user and PINGs over RESP2 (no client library needed for one command).
 func redisPing(addr, password string) error {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
@@ -184,7 +184,7 @@ func redisPing(addr, password string) error {
 		line, err := r.ReadString('\n')
 		return strings.TrimSpace(line), err
 	}
-	if reply, err := send("AUTH", password); err != nil || reply != "+OK" {
+	if reply, err := send("AUTH", "admin", password); err != nil || reply != "+OK" {
 		return fmt.Errorf("redis AUTH: %q %v", reply, err)
 	}
 	if reply, err := send("PING"); err != nil || reply != "+PONG" {

@@ -35,22 +35,24 @@ type Component struct {
 
 // State is everything an operator or a test needs to use and stop the running topology.
 type State struct {
-	Stack         string       `json:"stack"`
-	Tier          string       `json:"tier"`
-	Dir           string       `json:"dir"`
-	Endpoint      string       `json:"endpoint"` // what CEE calls: nginx
-	TLS           bool         `json:"tls"`
-	HTTPURL       string       `json:"http_url,omitempty"` // TLS: the plain-HTTP listener that redirects to Endpoint
-	CACert        string       `json:"ca_cert,omitempty"`  // the self-signed certificate (trust it or use --insecure)
-	APIKey        string       `json:"api_key"`
-	PrometheusURL string       `json:"prometheus_url"`      // base URL incl. the /prometheus prefix
-	RedisAddr     string       `json:"redis_addr"`          // the initial primary
-	Sentinels     []string     `json:"sentinels,omitempty"` // with Redis HA: REDIS_SENTINELS
-	BackupDir     string       `json:"backup_dir,omitempty"`
-	RedisPassword string       `json:"redis_password"`
-	ISLBinary     string       `json:"isl_binary"`
-	Files         []string     `json:"files"` // rendered files
-	Components    []*Component `json:"components"`
+	Stack         string `json:"stack"`
+	Tier          string `json:"tier"`
+	Dir           string `json:"dir"`
+	Endpoint      string `json:"endpoint"` // what CEE calls: nginx
+	TLS           bool   `json:"tls"`
+	HTTPURL       string `json:"http_url,omitempty"` // TLS: the plain-HTTP listener that redirects to Endpoint
+	CACert        string `json:"ca_cert,omitempty"`  // the self-signed certificate (trust it or use --insecure)
+	APIKey        string `json:"api_key"`
+	PrometheusURL string `json:"prometheus_url"` // base URL incl. the /prometheus prefix
+	// AlertmanagerURL is Alertmanager's API (amtool --alertmanager.url).
+	AlertmanagerURL string       `json:"alertmanager_url"`
+	RedisAddr       string       `json:"redis_addr"`          // the initial primary
+	Sentinels       []string     `json:"sentinels,omitempty"` // with Redis HA: REDIS_SENTINELS
+	BackupDir       string       `json:"backup_dir,omitempty"`
+	RedisPassword   string       `json:"redis_password"`
+	ISLBinary       string       `json:"isl_binary"`
+	Files           []string     `json:"files"` // rendered files
+	Components      []*Component `json:"components"`
 }
 
 // Component returns the named component.

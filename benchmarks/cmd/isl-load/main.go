@@ -2,18 +2,25 @@
 // per-endpoint latency percentiles, throughput, success rate and a verdict against the pilot SLOs.
 //
 //	go run ./benchmarks/cmd/isl-load --host https://127.0.0.1:8443 --duration 30s --concurrency 10 \
-//	    --api-key KEY [--insecure] [--mix api|health] [--json out.json]
+//	    --api-key KEY [--cacert ca.pem | --insecure] [--mix api|health] [--rate 50] \
+//	    [--payloads fixed|varied] [--json out.json]
 //
-// Exit status: 0 verdict passed, 1 verdict failed, 2 usage or setup error.
+// Before the run one request per endpoint checks the target; a wrong key, an untrusted
+// certificate or a failing route aborts with what to do instead of loading a broken target.
+//
+// Exit status: 0 verdict passed, 1 verdict failed, 2 usage or setup error (including a failed
+// pre-check).
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,19 +37,28 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Host, "host", envOr("ISL_HOST", "http://127.0.0.1:8000"), "base URL of the ISL deployment (env ISL_HOST)")
 	fs.StringVar(&cfg.APIKey, "api-key", os.Getenv("ISL_API_KEY"), "API key sent as X-API-Key (env ISL_API_KEY)")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to send requests")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 10, "virtual users")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 10, "virtual users (closed loop) or the cap on requests in flight (open loop)")
 	fs.StringVar(&cfg.Mix, "mix", load.MixAPI, "api (all POST endpoints + elicit→update flow) or health (/health ceiling)")
 	fs.StringVar(&endpoint, "endpoint", "", "alias of --mix (e.g. --endpoint health)")
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many requests (0 = built-in bound)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 30*time.Second, "per-request timeout")
-	fs.BoolVar(&cfg.Insecure, "insecure", false, "accept self-signed TLS certificates")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "accept any TLS certificate (throwaway test hosts only; prefer --cacert)")
+	fs.StringVar(&cfg.CACert, "cacert", os.Getenv("ISL_CACERT"), "PEM file of the CA (or self-signed) certificate to trust, e.g. .pilot-local/tls/cert.pem (env ISL_CACERT)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop: fixed arrival rate in requests/s (latency includes queueing); 0 = closed loop of --concurrency users")
+	fs.StringVar(&cfg.Payloads, "payloads", load.PayloadsFixed, "fixed (the worked examples, comparable runs) or varied (sizes and values differ per request)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file (for history)")
 	quiet := fs.Bool("quiet", false, "no live progress line")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if endpoint != "" {
 		cfg.Mix = endpoint
+	}
+	if cfg.Host != "" && !strings.Contains(cfg.Host, "://") {
+		cfg.Host = "http://" + cfg.Host // like isl diagnose --url: a bare host:port is plain HTTP
 	}
 	if !*quiet {
 		cfg.Progress = os.Stderr
@@ -50,6 +66,11 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := load.Run(ctx, cfg)
+	var pe *load.PrecheckError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(os.Stderr, "isl-load: the target failed the pre-check; no load was sent\n  %s: %s\n  → %s\n", pe.Endpoint, pe.Problem, pe.Advice)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "isl-load: %v\n", err)
 		return 2

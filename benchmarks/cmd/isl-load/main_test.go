@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -30,8 +32,26 @@ func TestExitStatus(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &rep) != nil || rep.Requests == 0 || !rep.Verdict.Pass {
 		t.Fatalf("json %s %v", b, err)
 	}
-	if code := run([]string{"--host", broken.URL, "--duration", "200ms", "--concurrency", "1", "--quiet", "--endpoint", "health"}); code != 1 {
+	// A target that fails the pre-check is a setup error (2), never a run.
+	if code := run([]string{"--host", broken.URL, "--duration", "200ms", "--concurrency", "1", "--quiet", "--endpoint", "health"}); code != 2 {
+		t.Fatalf("failed pre-check exit %d", code)
+	}
+	// A target that passes the pre-check and then fails: the verdict fails (1).
+	var n atomic.Int64
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > 1 {
+			w.WriteHeader(500)
+		}
+	}))
+	defer flaky.Close()
+	if code := run([]string{"--host", flaky.URL, "--duration", "200ms", "--concurrency", "1", "--quiet", "--mix", "health"}); code != 1 {
 		t.Fatalf("failing run exit %d", code)
+	}
+	if code := run([]string{"--host", strings.TrimPrefix(ok.URL, "http://"), "--duration", "100ms", "--quiet", "--mix", "health"}); code != 0 {
+		t.Fatalf("scheme-less host exit %d", code)
+	}
+	if code := run([]string{"--help"}); code != 0 {
+		t.Fatalf("--help exit %d", code)
 	}
 	if code := run([]string{"--host", "ftp://x", "--quiet"}); code != 2 {
 		t.Fatalf("bad host exit %d", code)

@@ -5,12 +5,13 @@
 //	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
 //	isl backup        take a checked Redis backup (--every D: keep taking them, serving /metrics)
 //	isl restore       restore a backup's RDB file into the running primary
-//	isl version       print the version
+//	isl version       print the version, commit and build date (set at link time)
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -23,6 +24,18 @@ import (
 	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/isl"
 )
+
+const usage = `usage: isl [command]
+
+commands:
+  serve        run the service (the default; configuration from the environment and ./.env)
+  healthcheck  exit 0 iff GET /health on this host answers 200 (for container healthchecks)
+  diagnose     check configuration, Redis, /health, /metrics and the API key (isl diagnose --help)
+  backup       take a checked Redis backup (--every D: keep taking them, serving /metrics; isl backup --help)
+  restore      restore a backup's RDB file into the running primary (isl restore --help)
+  version      print the version, commit, build date and Go version
+  help         this text
+`
 
 func main() {
 	cmd := "serve"
@@ -38,12 +51,25 @@ func main() {
 		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
 	case "backup", "restore":
 		os.Exit(backupCmd(cmd, os.Args[2:]))
-	case "version", "--version":
-		fmt.Println(isl.Version)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: isl [serve|healthcheck|diagnose|backup|restore|version]\n")
-		os.Exit(2)
+		os.Exit(info(cmd, os.Stdout, os.Stderr))
 	}
+}
+
+// info answers the commands that only print: asking for help is a success (exit 0), an unknown
+// command is a usage error (exit 2).
+func info(cmd string, stdout, stderr io.Writer) int {
+	switch cmd {
+	case "version", "--version":
+		b := isl.Build()
+		fmt.Fprintf(stdout, "version: %s\ncommit: %s\nbuilt: %s\ngo: %s\n", b.Version, b.Commit, b.BuildDate, b.GoVersion)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "isl: unknown command %q\n%s", cmd, usage)
+	return 2
 }
 
 func serve() int {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/olumi/isl/service/internal/testenv"
 )
 
 // Server is one redis-server process. Addr and Password stay the same across Restart.
@@ -47,7 +49,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{Password: hex.EncodeToString(pw), t: t, bin: bin, dir: t.TempDir()}
 	// A free port can be taken by someone else between Close and redis-server's bind; retry a few.
 	for attempt := 0; ; attempt++ {
-		s.Port = freePort(t)
+		s.Port = testenv.FreePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		err := s.launch()
 		if err == nil {
@@ -99,9 +101,6 @@ func (s *Server) Restart() {
 // (e.g. "+OK\r\n", ":86400\r\n"). It is meant for small inspections (TTL, DBSIZE) in tests that
 // would rather not build a client.
 func (s *Server) Do(args ...string) (string, error) { return do(s.Addr, s.Password, args...) }
-
-// Log returns what redis-server wrote to stdout/stderr so far (for failure messages).
-func (s *Server) Log() string { return s.out.String() }
 
 func (s *Server) launch() error {
 	s.mu.Lock()
@@ -157,15 +156,6 @@ func serverBinary(t testing.TB) string {
 		t.Skipf("redistest: redis-server not on PATH: %v", err)
 	}
 	return bin
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redistest: free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func encode(args ...string) []byte {

@@ -53,13 +53,21 @@ func TestRenderLocal(t *testing.T) {
 	}
 	pw, _ := os.ReadFile(m.RedisPasswordFile)
 	rc, _ := os.ReadFile(m.Files["redis.conf"])
-	if !strings.Contains(string(rc), "requirepass "+strings.TrimSpace(string(pw))) {
-		t.Error("redis.conf does not use the password file's password")
+	svc, _ := os.ReadFile(m.ISLPasswordFile)
+	if !strings.Contains(string(rc), "user admin on >"+strings.TrimSpace(string(pw))+" ") ||
+		!strings.Contains(string(rc), "user isl on >"+strings.TrimSpace(string(svc))+" ") || m.ReplicaEnv[0]["REDIS_USERNAME"] != "isl" {
+		t.Error("redis.conf does not use the password files' passwords")
 	}
-	for _, k := range []string{"redis", "nginx", "prometheus"} {
+	for _, k := range []string{"redis", "nginx", "prometheus", "alertmanager"} {
 		if len(m.Commands[k]) < 2 {
 			t.Errorf("no command for %s", k)
 		}
+	}
+	if st, err := os.Stat(m.Files["alertmanager.yml"]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("alertmanager.yml (receiver secrets) not rendered private: %v %v", st, err)
+	}
+	if !strings.Contains(string(prom), "alerting:") {
+		t.Error("prometheus.yml does not send alerts to Alertmanager")
 	}
 	// A re-render keeps the password (the AOF on disk was written under it).
 	m2 := renderLocal(t, out)

@@ -1,0 +1,58 @@
+package deploy
+
+import (
+	"github.com/olumi/isl/stacks"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Third-party images (RemoteImage) are fed to containers by ImageId, the local image id the
+// provider always reports; RepoDigest is empty for an image that exists only locally.
+
+// Common container settings: every container restarts unless stopped, is health-checked, and
+// `pulumi up` waits for it to be healthy. Every container sets MemorySwap equal to Memory (no swap):
+// with Memory alone Docker reports swap back as twice the memory, and every refresh shows a
+// memorySwap diff.
+const (
+	restartPolicy = "unless-stopped"
+	waitTimeout   = 180
+)
+
+func labels(cfg stacks.Config, role string, extra ...string) docker.ContainerLabelArray {
+	l := docker.ContainerLabelArray{
+		docker.ContainerLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)},
+		docker.ContainerLabelArgs{Label: pulumi.String("isl.tier"), Value: pulumi.String(string(cfg.Tier))},
+		docker.ContainerLabelArgs{Label: pulumi.String("isl.role"), Value: pulumi.String(role)},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		l = append(l, docker.ContainerLabelArgs{Label: pulumi.String(extra[i]), Value: pulumi.String(extra[i+1])})
+	}
+	return l
+}
+
+func logOpts() pulumi.StringMap {
+	return pulumi.StringMap{"max-size": pulumi.String("10m"), "max-file": pulumi.String("3")}
+}
+
+// hostPort publishes a port on all the host's interfaces: nginx, the public entry.
+func hostPort(internal, external int) docker.ContainerPortArray {
+	if external == 0 {
+		return nil
+	}
+	return docker.ContainerPortArray{docker.ContainerPortArgs{Internal: pulumi.Int(internal), External: pulumi.Int(external)}}
+}
+
+// debugPort publishes a dev-only debugging port (a replica, Redis, Prometheus, Grafana) on the
+// host's loopback only: they bypass nginx, and dev Redis runs with a placeholder password unless
+// one is set, so they must not be reachable from the network.
+func debugPort(internal, external int) docker.ContainerPortArray {
+	if external == 0 {
+		return nil
+	}
+	return docker.ContainerPortArray{docker.ContainerPortArgs{Internal: pulumi.Int(internal), External: pulumi.Int(external),
+		Ip: pulumi.String("127.0.0.1")}}
+}
+
+func upload(path string, content pulumi.StringInput, executable bool) docker.ContainerUploadArgs {
+	return docker.ContainerUploadArgs{File: pulumi.String(path), Content: content, Executable: pulumi.Bool(executable)}
+}

@@ -1,0 +1,99 @@
+package deploy
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/olumi/isl/stacks"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// TypeNginx is the component type token of the public entry.
+const TypeNginx = "isl:deploy:Nginx"
+
+// NginxArgs configures the public entry.
+type NginxArgs struct {
+	Config  stacks.Config
+	Bundle  stacks.Bundle
+	Network pulumi.StringInput
+	TLSCert pulumi.StringInput // PEM content
+	TLSKey  pulumi.StringInput // PEM content, secret
+	// PrometheusPassword guards /prometheus/ (basic auth); used only when the bundle routes it.
+	PrometheusPassword pulumi.StringOutput // secret
+	Replicas           []pulumi.Resource   // nginx starts after them: its upstream names must resolve
+}
+
+// Nginx is the only container with published host ports (outside dev).
+type Nginx struct {
+	pulumi.ResourceState
+	Container *docker.Container
+}
+
+// NewNginx declares nginx. It owns fixed host ports, so it is replaced delete-first; its config
+// names replica slots, not containers, so image updates never touch it.
+func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.ResourceOption) (*Nginx, error) {
+	comp := &Nginx{}
+	if err := ctx.RegisterComponentResource(TypeNginx, name, comp, opts...); err != nil {
+		return nil, err
+	}
+	cfg := args.Config
+	conf, err := stacks.RenderNginx(args.Bundle.Nginx)
+	if err != nil {
+		return nil, err
+	}
+	watch, err := stacks.RenderNginxWatch(args.Bundle.Watch)
+	if err != nil {
+		return nil, err
+	}
+	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
+		Name: pulumi.String(cfg.Nginx.Image), KeepLocally: pulumi.Bool(true),
+	}, pulumi.Parent(comp))
+	if err != nil {
+		return nil, err
+	}
+	uploads := docker.ContainerUploadArray{
+		upload(stacks.NginxConfPath, pulumi.String(string(conf)), false),
+		upload(stacks.NginxWatchPath, pulumi.String(string(watch)), true),
+	}
+	if args.Bundle.Nginx.PrometheusAuthFile != "" {
+		htpasswd := args.PrometheusPassword.ApplyT(func(pw string) (string, error) {
+			b, err := stacks.RenderHtpasswd(stacks.PrometheusAdminUser, pw)
+			return string(b), err
+		}).(pulumi.StringOutput)
+		uploads = append(uploads, upload(args.Bundle.Nginx.PrometheusAuthFile, pulumi.ToSecret(htpasswd).(pulumi.StringOutput), false))
+	}
+	ports := hostPort(80, cfg.Nginx.HTTPPort)
+	if cfg.Nginx.TLS {
+		uploads = append(uploads, upload(stacks.NginxCertPath, args.TLSCert, false), upload(stacks.NginxKeyPath, args.TLSKey, false))
+		ports = append(ports, hostPort(443, cfg.Nginx.HTTPSPort)...)
+	}
+	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+		Name:        pulumi.String(fmt.Sprintf("isl-%s-nginx", cfg.Stack)),
+		Image:       img.ImageId,
+		Entrypoints: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String(stacks.NginxWatchPath)},
+		Uploads:     uploads,
+		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
+			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String("nginx")}}},
+		Ports: ports,
+		Healthcheck: &docker.ContainerHealthcheckArgs{
+			// Through nginx to a replica: healthy means the whole entry path works.
+			Tests: pulumi.StringArray{pulumi.String("CMD-SHELL"),
+				pulumi.String("wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(stacks.NginxStatusPort) + "/health || exit 1")},
+			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("5s"),
+		},
+		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
+		Restart: pulumi.String(restartPolicy),
+		// SIGQUIT is nginx's graceful shutdown: finish in-flight requests, then exit.
+		StopSignal: pulumi.String("SIGQUIT"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
+		Memory:     pulumi.Int(cfg.Nginx.MemoryMB),
+		MemorySwap: pulumi.Int(cfg.Nginx.MemoryMB),
+		Labels:     labels(cfg, "nginx"),
+		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
+	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.Replicas))
+	if err != nil {
+		return nil, err
+	}
+	comp.Container = c
+	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"container": c.Name})
+}
