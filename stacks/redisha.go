@@ -11,9 +11,12 @@ import (
 )
 
 // Redis HA (pilot; optional on staging): one primary and one replica, both with AOF and the same
-// password, and three Sentinels (quorum 2), each its own container or process. The primary's file
-// is the shared redis.conf; each node's own file includes it and adds the replication settings, so
-// that a setting of redis.conf (ACL users, maxmemory, persistence) applies to both nodes alike.
+// ACL, and three Sentinels (quorum 2), each its own container or process. Each node's file is the
+// shared redis.conf (rendered with the node's address and paths) followed by the replication
+// settings, so that a setting of redis.conf (ACL users, maxmemory, persistence) applies to both
+// nodes alike. It is one file, not an `include` of redis.conf: Sentinel's CONFIG REWRITE on a
+// failover writes every ACL user into the node's own file, and users that an included file also
+// declares make the next start fail ("Duplicate user found").
 const (
 	RedisReplicaAlias   = "redis-replica"
 	SentinelAliasPrefix = "sentinel-" // sentinel-1 … sentinel-3
@@ -109,7 +112,7 @@ func (c Config) validateHA(bad func(key, format string, a ...any)) {
 type RedisNodeParams struct {
 	Origin     string
 	Name       string // alias / process name
-	BaseConf   string // path of the shared redis.conf
+	Shared     RedisParams // redis.conf's settings; its address, paths and password are this node's
 	Bind       string
 	Port       int
 	Dir        string
@@ -236,13 +239,12 @@ func buildHA(b *Bundle) {
 	if cfg.RedisHA.Enabled {
 		h := &RedisHAParams{MasterName: RedisMasterName}
 		primaryHost, primaryPort := RedisAlias, RedisPort
-		base := RedisConfPath
 		if pl.Local {
-			primaryHost, primaryPort, base = "127.0.0.1", b.Redis.Port, path.Join(pl.Dir, "redis.conf")
+			primaryHost, primaryPort = "127.0.0.1", b.Redis.Port
 		}
 		for i, name := range []string{RedisAlias, RedisReplicaAlias} {
 			// Either node replicates as the admin ACL user (the default user is off).
-			n := RedisNodeParams{Origin: origin, Name: name, BaseConf: base, Bind: b.Redis.Bind, Port: RedisPort, Dir: RedisDataPath,
+			n := RedisNodeParams{Origin: origin, Name: name, Shared: b.Redis, Bind: b.Redis.Bind, Port: RedisPort, Dir: RedisDataPath,
 				Announce: name, MasterUser: RedisAdminUser}
 			if pl.Local {
 				n.Port = b.Redis.Port
@@ -306,7 +308,7 @@ func RenderRedisNode(p RedisNodeParams) ([]byte, error) {
 	if p.Port < 1 || p.Port > 65535 {
 		return nil, fmt.Errorf("render %s.conf: bad port %d", p.Name, p.Port)
 	}
-	for what, v := range map[string]string{"name": p.Name, "include": p.BaseConf, "bind": p.Bind, "dir": p.Dir, "announce": p.Announce} {
+	for what, v := range map[string]string{"name": p.Name, "bind": p.Bind, "dir": p.Dir, "announce": p.Announce} {
 		if err := checkToken(what, v); err != nil {
 			return nil, fmt.Errorf("render %s.conf: %w", p.Name, err)
 		}
@@ -324,7 +326,17 @@ func RenderRedisNode(p RedisNodeParams) ([]byte, error) {
 			return nil, fmt.Errorf("render %s.conf: bad replicaof %q", p.Name, p.ReplicaOf)
 		}
 	}
-	return render(p.Name+".conf", "templates/redis-node.conf.tmpl", goDelims, p)
+	shared := p.Shared
+	shared.Bind, shared.Port, shared.Dir, shared.PidFile, shared.LogFile, shared.Password = p.Bind, p.Port, p.Dir, p.PidFile, p.LogFile, p.Password
+	base, err := RenderRedis(shared)
+	if err != nil {
+		return nil, fmt.Errorf("render %s.conf: %w", p.Name, err)
+	}
+	repl, err := render(p.Name+".conf", "templates/redis-node.conf.tmpl", goDelims, p)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(base, '\n'), repl...), nil
 }
 
 // RenderSentinel renders one Sentinel's file (contains the password).

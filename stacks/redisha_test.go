@@ -62,7 +62,10 @@ func TestRedisHABundle(t *testing.T) {
 				}
 			}
 			rep, _ := FindFile(files, "redis-replica-node.conf")
-			for _, want := range []string{"include " + RedisConfPath, "replicaof redis 6379", "masterauth correct-horse-battery", "replica-announce-ip redis-replica"} {
+			if strings.Contains(string(rep.Content), "\ninclude ") || strings.Count(string(rep.Content), "\nuser admin on ") != 1 || strings.Count(string(rep.Content), "\nport ") != 1 {
+				t.Errorf("replica conf must hold redis.conf's settings once, not include them:\n%s", rep.Content)
+			}
+			for _, want := range []string{"replicaof redis 6379", "masteruser admin", "maxmemory-policy noeviction", "masterauth correct-horse-battery", "replica-announce-ip redis-replica"} {
 				if !strings.Contains(string(rep.Content), want) {
 					t.Errorf("replica conf lacks %q", want)
 				}
@@ -204,6 +207,20 @@ func TestRenderedRedisHARuns(t *testing.T) {
 			t.Errorf("port %d: the default user is on", p)
 		}
 	}
+	// Sentinel's CONFIG REWRITE (on every failover) writes the ACL users into the node's file; the
+	// node must still start from it.
+	for i, n := range b.RedisHA.Nodes {
+		if got := ask(ports[i], "CONFIG", "REWRITE"); !strings.Contains(got, "OK") {
+			t.Fatalf("%s CONFIG REWRITE: %q", n.Name, got)
+		}
+	}
+	_ = procs[0].Process.Kill()
+	_ = procs[0].Wait()
+	procs = procs[1:]
+	startProc(filepath.Join(dir, b.RedisHA.Nodes[0].Name+"-node.conf"))
+	waitUntil(t, 10*time.Second, "primary restarted from its rewritten file", func() bool {
+		return strings.Contains(ask(ports[0], "PING"), "PONG")
+	})
 	if !strings.Contains(ask(ports[0], "CONFIG", "GET", "appendonly"), "yes") || !strings.Contains(ask(ports[1], "CONFIG", "GET", "appendonly"), "yes") {
 		t.Error("AOF is not on on both nodes")
 	}

@@ -380,7 +380,11 @@ func TestCommittedStacks(t *testing.T) {
 
 			// Redis: password secret, AOF on a volume, no host port outside dev.
 			redis, _ := c.get(tContainer, "redis")
-			ru := uploads(redis)[stacks.RedisConfPath]
+			confPath := stacks.RedisConfPath
+			if cfg.RedisHA.Enabled { // the node's own file holds redis.conf's settings
+				confPath = stacks.RedisNodeConfPath
+			}
+			ru := uploads(redis)[confPath]
 			if !ru.Secret || !strings.Contains(ru.Content, "user admin on >"+testSecrets[stacks.SecretRedisPassword]+" ") ||
 				!strings.Contains(ru.Content, "user "+stacks.RedisServiceUser+" on >"+stacks.RedisServicePassword(testSecrets[stacks.SecretRedisPassword])+" ") ||
 				!strings.Contains(ru.Content, "appendonly yes") || !strings.Contains(ru.Content, "maxmemory-policy noeviction") {
@@ -539,7 +543,7 @@ func TestBadConfigRejected(t *testing.T) {
 			t.Fatal(err)
 		}
 		redis, _ := c.get(tContainer, "redis")
-		if !uploads(redis)[stacks.RedisConfPath].Secret {
+		if !uploads(redis)[stacks.RedisNodeConfPath].Secret { // the pilot's primary (Redis HA)
 			t.Error("placeholder redis.conf not secret")
 		}
 	})

@@ -33,8 +33,8 @@ type RedisHA struct {
 
 // NewRedisHA declares the nodes and the Sentinels.
 //
-// Each node runs redis-server on its own file in its volume (RedisNodeConfPath, which includes the
-// shared redis.conf), so that the replicaof line Sentinel rewrites on a failover survives a
+// Each node runs redis-server on its own file in its volume (RedisNodeConfPath: redis.conf's
+// settings and the node's replication), so that the replicaof line Sentinel rewrites on a failover survives a
 // container restart. A replaced container gets the declared file again: a node that was promoted
 // comes back as declared and Sentinel corrects the roles within seconds. Nodes and Sentinels are
 // replaced delete-first (one writer per AOF; fixed names).
@@ -56,11 +56,6 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 	// Every HA file carries the password: render them inside an apply of the secret, keep them secret.
 	files := args.Password.ApplyT(func(pw string) (map[string]string, error) {
 		out := map[string]string{}
-		base, err := renderRedisOnly(args.Bundle, pw)
-		if err != nil {
-			return nil, err
-		}
-		out["redis.conf"] = base
 		fs, err := args.Bundle.HAFiles(pw)
 		if err != nil {
 			return nil, err
@@ -91,10 +86,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 			Image:   img.ImageId,
 			Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.RedisNodeConfPath)},
 			Envs:    pulumi.StringArray{auth},
-			Uploads: docker.ContainerUploadArray{
-				upload(stacks.RedisConfPath, file("redis.conf"), false),
-				upload(stacks.RedisNodeConfPath, file(n.Name+"-node.conf"), false),
-			},
+			Uploads: docker.ContainerUploadArray{upload(stacks.RedisNodeConfPath, file(n.Name+"-node.conf"), false)},
 			Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{VolumeName: vol.Name, ContainerPath: pulumi.String(stacks.RedisDataPath)}},
 			NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 				Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(n.Name)}}},
