@@ -111,7 +111,7 @@ func (c Config) validateHA(bad func(key, format string, a ...any)) {
 // RedisNodeParams is one Redis node's own file: the shared redis.conf plus replication.
 type RedisNodeParams struct {
 	Origin     string
-	Name       string // alias / process name
+	Name       string      // alias / process name
 	Shared     RedisParams // redis.conf's settings; its address, paths and password are this node's
 	Bind       string
 	Port       int
