@@ -19,7 +19,7 @@ LDFLAGS    := -X github.com/olumi/isl/service/isl.Version=$(VERSION) \
               -X github.com/olumi/isl/service/isl.BuildDate=$(BUILD_DATE)
 
 .PHONY: help run build test test-short bench lint fmt vet docker-build images-offline diff promote fuzz \
-        pilot-local pilot-local-down bench-load integration clean dashboards
+        pilot-local pilot-local-down bench-load bench-http integration clean dashboards
 
 # Test output goes through testreport: go test's usual lines, then what was skipped and why.
 # pipefail keeps go test's exit status.
@@ -48,6 +48,11 @@ test-short:
 ## bench: engine benchmarks (results are recorded in engine/BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./engine/...
+
+## bench-http: whole-handler benchmarks of every endpoint (httptest through NewServer: CPU time and
+## allocations per request, cache off and cache hits); results are recorded in benchmarks/RESULTS.md
+bench-http:
+	$(GO) test -run '^$$' -bench 'BenchmarkHTTP' -benchmem -benchtime 2s ./service/http/
 
 ## fuzz: a short pass of every fuzz target (go test -fuzz takes one target at a time)
 fuzz:

@@ -369,8 +369,8 @@ func (p RedisParams) ServicePassword() string { return RedisServicePassword(p.Pa
 // RedisServiceUser is the ACL user the service connects as (REDIS_USERNAME).
 const RedisServiceUser = "isl"
 
-// RedisAdminUser is the ACL user of operators and tooling (the stack's Redis password): the HA
-// nodes replicate and the Sentinels monitor as it, the backup runner reads through it.
+// RedisAdminUser is the operators' ACL user, with the stack's Redis password (healthchecks,
+// backups, redis-cli): the HA nodes replicate and the Sentinels monitor as it; the default user is off.
 const RedisAdminUser = "admin"
 
 // RedisServicePassword derives the "isl" user's password from the admin password.

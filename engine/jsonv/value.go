@@ -120,6 +120,9 @@ const MaxDepth = 64
 
 // Parse decodes exactly one JSON value. Trailing non-space data is an error.
 func Parse(data []byte) (Value, error) {
+	if v, ok := parseFast(data); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	p := parser{dec: dec}

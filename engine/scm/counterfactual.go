@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 	"strings"
 	"unicode"
@@ -103,29 +104,31 @@ func Counterfactual(ctx context.Context, req Request, opt Options) (*Result, err
 		return nil, err
 	}
 	base := c.simulate(c.base(), c.n)
-	y := base.y.vector(c.n)
-	for _, v := range y {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, &ComputationError{Msg: fmt.Sprintf("Model produced non-finite values for '%s'", req.Outcome)}
-		}
+	if !finiteValue(base.y) {
+		return nil, &ComputationError{Msg: fmt.Sprintf("Model produced non-finite values for '%s'", req.Outcome)}
 	}
-	sorted := append([]float64(nil), y...)
-	sort.Float64s(sorted)
-	pe := median(sorted)
-	lower, upper := percentile(sorted, 2.5), percentile(sorted, 97.5)
+	// An outcome that depends on no draw (every input intervened or fixed) is a scalar: its
+	// statistics are computed on the one value, with the same arithmetic as on N copies of it.
+	stats := sortedStats{n: c.n, s: base.y.s}
+	if !base.y.isScalar() {
+		stats.sorted = append([]float64(nil), base.y.v...)
+		sort.Float64s(stats.sorted)
+	}
+	pe := stats.median()
+	lower, upper := stats.percentile(2.5), stats.percentile(97.5)
 	res := &Result{
 		Scenario: Scenario{Intervention: orEmpty(req.Intervention), Outcome: req.Outcome, Context: req.Context},
 		Prediction: Prediction{
 			PointEstimate:      pe,
 			ConfidenceInterval: ConfidenceInterval{Lower: lower, Upper: upper, ConfidenceLevel: 0.95},
 			SensitivityRange: SensitivityRange{
-				Optimistic: percentile(sorted, 90), Pessimistic: percentile(sorted, 10),
+				Optimistic: stats.percentile(90), Pessimistic: stats.percentile(10),
 				Explanation: "Range between the pessimistic (10th percentile) and optimistic (90th percentile) simulated outcomes",
 			},
 		},
 		Context: base.notes,
 	}
-	mean, variance := meanVar(y)
+	mean, variance := meanVarOf(base.y, c.n)
 	res.Uncertainty.Overall = overallLevel(mean, variance)
 	if res.Uncertainty.Sources, err = c.sources(ctx, base); err != nil {
 		return nil, err
@@ -210,7 +213,7 @@ func (c *compiled) sources(ctx context.Context, base run) ([]Source, error) {
 		}
 	}
 	m := c.rerunSamples(cost)
-	_, varY := meanVar(base.y.vector(c.n)[:m])
+	_, varY := meanVarOf(base.y, m)
 	out := make([]Source, 0, len(c.distVars))
 	for k, name := range c.distVars {
 		d := c.dists[k]
@@ -221,7 +224,7 @@ func (c *compiled) sources(ctx context.Context, base run) ([]Source, error) {
 			}
 			c.rerun(base, scenario{fixed: k, fixedVal: DistributionMean(d)}, -1, m, func(y value) {
 				// Overflowing variances (|y| near 1e308) give no usable difference: impact 0.
-				if _, v := meanVar(y.vector(m)); varY-v > 0 && !math.IsInf(varY-v, 0) {
+				if _, v := meanVarOf(y, m); varY-v > 0 && !math.IsInf(varY-v, 0) {
 					impact = varY - v
 				}
 			})
@@ -257,10 +260,13 @@ func (c *compiled) robustness(ctx context.Context, base run, pe float64) (Robust
 		}
 	}
 	perLiteral, m := robustnessPlan(litCost, eqCost, c.n)
-	buf := make([]float64, m)
+	var buf []float64 // finiteMedian's scratch, for vector outcomes only
+	if !base.y.isScalar() {
+		buf = make([]float64, m)
+	}
 	ref := pe
-	if m < c.n {
-		ref, _ = finiteMedian(value{v: base.y.vector(c.n)[:m]}, m, buf)
+	if m < c.n && !base.y.isScalar() {
+		ref, _ = finiteMedian(value{v: base.y.v[:m]}, m, buf)
 	}
 	items := make([]Assumption, 0, len(c.eqs))
 	for j, name := range c.eqVars {
@@ -440,6 +446,85 @@ func overallLevel(mean, variance float64) string {
 		return "medium"
 	}
 	return "high"
+}
+
+// sortedStats are order statistics of N samples: sorted, or n copies of the scalar s when sorted
+// is nil (the same arithmetic as percentile and median on such a slice, without building it).
+type sortedStats struct {
+	sorted []float64
+	n      int
+	s      float64
+}
+
+func (st sortedStats) percentile(q float64) float64 {
+	if st.sorted != nil {
+		return percentile(st.sorted, q)
+	}
+	h := float64(st.n-1) * q / 100
+	i := int(math.Floor(h))
+	if i >= st.n-1 {
+		return st.s
+	}
+	return st.s + (h-float64(i))*(st.s-st.s)
+}
+
+func (st sortedStats) median() float64 {
+	if st.sorted != nil {
+		return median(st.sorted)
+	}
+	if st.n%2 == 1 {
+		return st.s
+	}
+	return (st.s + st.s) / 2
+}
+
+// finiteValue reports whether every sample of x is finite.
+func finiteValue(x value) bool {
+	if x.isScalar() {
+		return !math.IsNaN(x.s) && !math.IsInf(x.s, 0)
+	}
+	for _, v := range x.v {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// meanVarOf is meanVar of the first n samples of x (a scalar broadcast to n). For a scalar the
+// two-pass sums are exact when every partial sum k·s (k ≤ n) is representable, i.e. when s's odd
+// significand times n stays below 2^53: then the mean is s and the variance 0 exactly, as the
+// loop would compute. Otherwise the loop runs on the scalar without building the vector.
+func meanVarOf(x value, n int) (float64, float64) {
+	if !x.isScalar() {
+		return meanVar(x.v[:n])
+	}
+	s := x.s
+	if s == 0 {
+		return 0, 0 // +0 even for -0, as the sum starting at +0 gives
+	}
+	if !math.IsNaN(s) && !math.IsInf(s, 0) && !math.IsInf(s*float64(n), 0) {
+		b := math.Float64bits(math.Abs(s))
+		mant := b & (1<<52 - 1)
+		if b>>52 != 0 {
+			mant |= 1 << 52 // normal: implicit leading bit
+		}
+		odd := mant >> bits.TrailingZeros64(mant)
+		if odd <= (1<<53-1)/uint64(n) {
+			return s, 0
+		}
+	}
+	sum := 0.0
+	for range n {
+		sum += s
+	}
+	m := sum / float64(n)
+	d := s - m
+	ss := 0.0
+	for range n {
+		ss += d * d
+	}
+	return m, ss / float64(n)
 }
 
 // percentile is numpy's "linear" percentile of sorted data: h=(N−1)q/100, i=⌊h⌋,

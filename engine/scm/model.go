@@ -44,6 +44,8 @@ type Request struct {
 type Options struct {
 	Samples int    // N; MAX_MONTE_CARLO_ITERATIONS (10000); 1..MaxSamples
 	Seed    uint32 // jsonv.Seed of the validated request (§12)
+	// drawAll samples every distribution, read or not: the tests' oracle for drawsUsed.
+	drawAll bool
 }
 
 // pcgStream fixes the second PCG word; the seed comes from the request (§12). PCG is a specified
@@ -101,14 +103,33 @@ func DistributionMean(d Distribution) float64 {
 }
 
 // sample draws n values of every distribution in request order from one PCG stream (§4.2 step 1).
-func sample(dists jsonv.Map[Distribution], n int, seed uint32) [][]float64 {
+// used, when not nil, says which distributions' samples any run can read: the others get no
+// vector (nil). Those before a used one are still drawn, into scratch, so the stream position of
+// every used distribution is the same as when everything is drawn; those after the last used
+// one are not drawn at all.
+func sample(dists jsonv.Map[Distribution], n int, seed uint32, used []bool) [][]float64 {
 	src := rand.NewPCG(uint64(seed), pcgStream)
 	rng := rand.New(src)
 	out := make([][]float64, len(dists))
-	for k, e := range dists {
+	last := len(dists) - 1
+	if used != nil {
+		for last >= 0 && !used[last] {
+			last--
+		}
+	}
+	var scratch []float64
+	for k, e := range dists[:last+1] {
 		d := e.Value
 		p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
-		xs := make([]float64, n)
+		var xs []float64
+		if used == nil || used[k] {
+			xs = make([]float64, n)
+		} else {
+			if scratch == nil {
+				scratch = make([]float64, n)
+			}
+			xs = scratch
+		}
 		switch d.Type {
 		case "normal":
 			// Same arithmetic and stream as distuv.Normal{Mu, Sigma, Src}.Rand() (Z·σ+μ), without
@@ -136,7 +157,9 @@ func sample(dists jsonv.Map[Distribution], n int, seed uint32) [][]float64 {
 				xs[i] = s * rng.ExpFloat64()
 			}
 		}
-		out[k] = xs
+		if used == nil || used[k] {
+			out[k] = xs
+		}
 	}
 	return out
 }

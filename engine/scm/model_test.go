@@ -276,7 +276,7 @@ func sortFloats(x []float64) {
 func TestSamplerMatchesDistuv(t *testing.T) {
 	dists := decodeRequest(t, `{`+model(``, `"A":{"type":"normal","parameters":{"mean":3,"std":2}},"B":{"type":"uniform","parameters":{"min":-1,"max":4}}`)+
 		`,"intervention":{},"outcome":"A"}`).Model.Distributions
-	got := sample(dists, 100, 42)
+	got := sample(dists, 100, 42, nil)
 	src := rand.NewPCG(42, pcgStream)
 	n := distuv.Normal{Mu: 3, Sigma: 2, Src: src}
 	u := distuv.Uniform{Min: -1, Max: 4, Src: src}

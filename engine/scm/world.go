@@ -133,9 +133,47 @@ func compile(req Request, opt Options) (*compiled, error) {
 			c.upstream[j] = up
 		}
 	}
-	c.samples = sample(m.Distributions, c.n, opt.Seed)
+	used := c.drawsUsed()
+	if opt.drawAll {
+		used = nil
+	}
+	c.samples = sample(m.Distributions, c.n, opt.Seed, used)
 	c.pool.size = c.n
 	return c, nil
+}
+
+// drawsUsed reports, per distribution, whether any run (base, re-runs, abduction) can read its
+// samples: not when no equation and not the outcome names it, not when a context entry fixes it
+// (an exogenous context value replaces it in both worlds), and not when the intervention replaces
+// it and there is no factual world to evaluate (no context entry is defined by an equation).
+// Sampling the unread ones would only cost time: their values never reach the answer.
+func (c *compiled) drawsUsed() []bool {
+	abduction := false
+	for _, k := range c.ctxKeys {
+		if _, isEq := c.eqIndex[k]; isEq {
+			abduction = true
+		}
+	}
+	referenced := map[string]bool{c.outcome: true}
+	for _, eq := range c.eqs {
+		for _, id := range eq.idents {
+			referenced[id] = true
+		}
+	}
+	used := make([]bool, len(c.distVars))
+	for k, name := range c.distVars {
+		_, iv := c.interv[name]
+		_, cx := c.ctxVal[name]
+		_, isEq := c.eqIndex[name]
+		switch {
+		case !referenced[name]:
+		case cx && !isEq:
+		case iv && !abduction:
+		default:
+			used[k] = true
+		}
+	}
+	return used
 }
 
 // kahn orders the equations selected by in (F2): Kahn's algorithm, ready ties broken by request
@@ -271,6 +309,9 @@ func (c *compiled) simulate(sc scenario, m int) run {
 	for k, name := range c.distVars {
 		if k == sc.fixed {
 			exo[name] = scalar(sc.fixedVal)
+		} else if c.samples[k] == nil {
+			// Never read (drawsUsed); NaN rather than a silent 0 if that were ever wrong.
+			exo[name] = scalar(math.NaN())
 		} else {
 			exo[name] = value{v: c.samples[k][:m]}
 		}

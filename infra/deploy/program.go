@@ -28,6 +28,9 @@ type Options struct {
 	ImageTag string
 	// Build overrides the identity linked into a built image (tests, diff); nil: from git.
 	Build *BuildInfo
+	// FileStack names the Pulumi.<stack>.yaml whose keys are checked; empty: the running stack's.
+	// The real-engine tests run a tier's committed file under a unique stack name.
+	FileStack string
 }
 
 // BuildInfo is what a built image reports as its version (`isl version`, /health, isl_build_info)
@@ -75,7 +78,11 @@ func Program(opts Options) pulumi.RunFunc {
 		}
 		// The stack file lists the keys that are set (the SDK cannot enumerate them), so a
 		// misspelt isl:* key is caught. A file that does not parse is an error, never skipped.
-		f, err := stacks.ReadStackFile(root, ctx.Stack())
+		fileStack := opts.FileStack
+		if fileStack == "" {
+			fileStack = ctx.Stack()
+		}
+		f, err := stacks.ReadStackFile(root, fileStack)
 		if err != nil {
 			return fmt.Errorf("stack %s config: %w", ctx.Stack(), err)
 		}

@@ -63,7 +63,7 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String(stacks.RedisAlias)}}},
 		Ports: debugPort(stacks.RedisPort, cfg.Redis.HostPort),
 		Healthcheck: &docker.ContainerHealthcheckArgs{
-			Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli --user " + stacks.RedisAdminUser + " ping | grep -q PONG")},
+			Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli --no-auth-warning --user " + stacks.RedisAdminUser + " ping | grep -q PONG")},
 			Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 		},
 		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),

@@ -84,11 +84,17 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		a.mem = memory.New(memory.Options{})
 		a.store = a.mem
 	}
+	// The response cache is shared through Redis when there is one; without, NewServer keeps it in
+	// process memory.
+	var cache isl.ResponseCache
+	if a.redis != nil {
+		cache = a.redis
+	}
 	a.metrics.UseStore(kind)
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
 		StoreReplication: replication,
-		RateCounter:      counter,
+		RateCounter:      counter, Cache: cache,
 	})
 	return a, nil
 }

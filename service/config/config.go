@@ -37,7 +37,10 @@ type Config struct {
 	RequestTimeout            time.Duration // REQUEST_TIMEOUT_SECONDS: per-request compute deadline
 	ShutdownTimeout           time.Duration // SHUTDOWN_TIMEOUT_SECONDS: graceful drain bound
 	TrustedProxies            []string      // TRUSTED_PROXIES: IPs, CIDRs or host names whose X-Real-IP is the client's
-	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = 4×GOMAXPROCS
+	MaxConcurrentComputations int           // MAX_CONCURRENT_COMPUTATIONS: 0 = max(2, GOMAXPROCS)
+	EnableCache               bool          // ENABLE_CACHE: cache complete responses of the deterministic endpoints
+	CacheMaxBytes             int           // CACHE_MAX_MB (in MiB): bound of the in-process response cache
+	CacheTTL                  time.Duration // CACHE_TTL_SECONDS: lifetime of a cached response
 
 	// Sentinel (Redis primary + replica with automatic failover). When RedisSentinels is set the
 	// service finds the primary through the Sentinels instead of REDIS_HOST/REDIS_PORT.
@@ -54,7 +57,8 @@ var Keys = []string{
 	"ENV", "LOG_LEVEL", "API_V1_PREFIX", "HOST", "PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
 	"REDIS_USERNAME", "REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
 	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUSTED_PROXIES",
-	"MAX_CONCURRENT_COMPUTATIONS", "REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_USERNAME", "REDIS_SENTINEL_PASSWORD",
+	"MAX_CONCURRENT_COMPUTATIONS", "ENABLE_CACHE", "CACHE_MAX_MB", "CACHE_TTL_SECONDS",
+	"REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_USERNAME", "REDIS_SENTINEL_PASSWORD",
 	"REDIS_WAIT_REPLICAS", "REDIS_WAIT_TIMEOUT_MS",
 }
 
@@ -137,6 +141,9 @@ func FromLookup(look Lookup) (Config, error) {
 		RequestTimeout:            time.Duration(num("REQUEST_TIMEOUT_SECONDS", 30, 1, 600)) * time.Second,
 		ShutdownTimeout:           time.Duration(num("SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 600)) * time.Second,
 		MaxConcurrentComputations: num("MAX_CONCURRENT_COMPUTATIONS", 0, 0, 10000),
+		EnableCache:               boolean("ENABLE_CACHE", true),
+		CacheMaxBytes:             num("CACHE_MAX_MB", 64, 1, 65536) << 20,
+		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 600, 1, 30*86400)) * time.Second,
 	}
 	for _, a := range strings.Split(str("REDIS_SENTINELS", ""), ",") {
 		if a = strings.TrimSpace(a); a == "" {

@@ -430,7 +430,9 @@ func TestCausalValidateHostile(t *testing.T) {
 }
 
 func TestCausalValidateDeterministic(t *testing.T) {
-	s := newTestServer(t, nil, nil)
+	cfg := defaultTestConfig()
+	cfg.EnableCache = false // both requests must compute
+	s := newTestServer(t, &cfg, nil)
 	body := causalBody([]string{"T", "Y", "M", "A", "B"},
 		[][2]string{{"A", "T"}, {"A", "M"}, {"B", "M"}, {"B", "Y"}, {"M", "T"}, {"M", "Y"}, {"T", "Y"}}, "T", "Y")
 	a := s.post(causalPath, body)

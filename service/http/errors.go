@@ -99,12 +99,16 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		env.Detail = e.Message
 	}
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
-	if log != nil {
-		log.Log(r.Context(), level, "request_error", "request_id", RequestID(r.Context()), "trace_id", env.TraceID,
+	// The request's one log line (observe, at completion) carries the error; only a writer outside
+	// observe's chain logs it here.
+	if sw := statusWriterOf(w); sw != nil {
+		sw.err = &loggedError{code: env.ErrorCode, traceID: env.TraceID, msg: err.Error()}
+	} else if log != nil {
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(r.Context(), level, "request_error", "trace_id", env.TraceID,
 			"status", status, "error_code", env.ErrorCode, "error", err.Error())
 	}
 	switch status {
@@ -145,6 +149,9 @@ func failureMessage(r *http.Request) string {
 	return "An unexpected error occurred. Check logs for details."
 }
 
+// jsonContentType is shared by every response (net/http only reads header values).
+var jsonContentType = []string{"application/json"}
+
 // writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become the
 // endpoint's 500 envelope rather than a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -153,7 +160,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: failureMessage(requestOf(w)), TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
 		status = http.StatusInternalServerError
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

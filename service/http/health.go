@@ -1,8 +1,12 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/olumi/isl/service/isl"
@@ -30,44 +34,108 @@ type healthResponse struct {
 	Dependencies map[string]healthDependency `json:"dependencies"`
 }
 
-// handleHealth reports liveness plus the store's state (R11). A degraded service still answers 200:
-// stateless endpoints keep working, and a failing container healthcheck would only make things worse.
+// healthTTL is how long one check of the store answers /health. /health is open and unlimited:
+// pinging Redis on every call would let anyone turn probes into store load.
+const healthTTL = time.Second
+
+// healthTimeout bounds one check of the store.
+const healthTimeout = 500 * time.Millisecond
+
+// healthSnapshot is one check of the store, pre-rendered: the body is head + timestamp + tail
+// (the timestamp is the only part that changes per call).
+type healthSnapshot struct {
+	at         time.Time
+	head, tail []byte
+}
+
+// healthCache holds the last check. At most one request at a time re-checks (the others answer
+// the previous check meanwhile); only the very first requests wait for a check.
+type healthCache struct {
+	kind  string
+	store isl.Store
+	repl  func() isl.Replication // nil without a Redis topology
+	cur   atomic.Pointer[healthSnapshot]
+	mu    sync.Mutex // held by the one re-checking request
+}
+
+func (c *healthCache) get(now time.Time) *healthSnapshot {
+	s := c.cur.Load()
+	if s != nil && now.Sub(s.at) < healthTTL {
+		return s
+	}
+	if s != nil {
+		if !c.mu.TryLock() {
+			return s
+		}
+	} else {
+		c.mu.Lock()
+		if s = c.cur.Load(); s != nil {
+			c.mu.Unlock()
+			return s
+		}
+	}
+	defer c.mu.Unlock()
+	s = c.check()
+	c.cur.Store(s)
+	return s
+}
+
+// check pings the store (detached from any request: one client's cancellation must not be
+// cached as an outage for everyone) and renders the body around the timestamp.
+func (c *healthCache) check() *healthSnapshot {
+	dep := healthDependency{Status: "connected", Backend: c.kind}
+	if c.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+		start := time.Now()
+		err := c.store.Ping(ctx)
+		cancel()
+		ms := float64(time.Since(start).Microseconds()) / 1000
+		dep.LatencyMS = &ms
+		if err != nil {
+			dep.Status = "disconnected"
+		}
+	}
+	if c.repl != nil {
+		if r := c.repl(); r.Known {
+			dep.Replication = &healthReplication{Primary: r.Primary, Role: r.Role, ReplicasOnline: r.ReplicasOnline, ReplicaLagBytes: r.LagBytes}
+		}
+	}
+	status := "healthy"
+	if dep.Status != "connected" {
+		status = "degraded"
+	}
+	const mark = "\x00timestamp\x00"
+	b, err := json.Marshal(healthResponse{Status: status, Version: isl.Version, Timestamp: mark,
+		Dependencies: map[string]healthDependency{storeDependency(c.kind): dep}})
+	if err != nil {
+		panic("health: " + err.Error()) // fixed types: cannot happen
+	}
+	enc := []byte(`\u0000timestamp\u0000`) // how json.Marshal writes mark
+	i := bytes.Index(b, enc)
+	return &healthSnapshot{at: time.Now(), head: b[:i], tail: append(b[i+len(enc):], '\n')}
+}
+
+// handleHealth reports liveness plus the store's state as last checked (at most a second old). A
+// degraded service still answers 200: stateless endpoints keep working, and a failing container
+// healthcheck would only make things worse.
 func (s *server) handleHealth() http.HandlerFunc {
+	c := &healthCache{kind: s.kind, store: s.store, repl: s.repl}
 	return func(w http.ResponseWriter, r *http.Request) {
-		dep := healthDependency{Status: "connected", Backend: s.kind}
-		if s.store != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 500*time.Millisecond)
-			start := time.Now()
-			err := s.store.Ping(ctx)
-			cancel()
-			ms := float64(time.Since(start).Microseconds()) / 1000
-			dep.LatencyMS = &ms
-			if err != nil {
-				dep.Status = "disconnected"
-			}
-		}
-		if s.repl != nil {
-			if r := s.repl(); r.Known {
-				dep.Replication = &healthReplication{Primary: r.Primary, Role: r.Role, ReplicasOnline: r.ReplicasOnline, ReplicaLagBytes: r.LagBytes}
-			}
-		}
-		status := "healthy"
-		if dep.Status != "connected" {
-			status = "degraded"
-		}
-		ok(w, healthResponse{
-			Status:       status,
-			Version:      isl.Version,
-			Timestamp:    s.now().UTC().Format("2006-01-02T15:04:05.000000Z"),
-			Dependencies: map[string]healthDependency{s.storeDependency(): dep},
-		})
+		snap := c.get(time.Now())
+		b := make([]byte, 0, len(snap.head)+len(snap.tail)+27)
+		b = append(b, snap.head...)
+		b = s.now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+		b = append(b, snap.tail...)
+		w.Header()["Content-Type"] = jsonContentType
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
 	}
 }
 
 // storeDependency names the store in /health: "redis" when Redis is configured, otherwise "store"
 // (backend "memory"), so that an embedded store is never reported as a connected Redis.
-func (s *server) storeDependency() string {
-	if s.kind == "redis" {
+func storeDependency(kind string) string {
+	if kind == "redis" {
 		return "redis"
 	}
 	return "store"

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -10,9 +9,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -23,50 +22,75 @@ import (
 	"github.com/olumi/isl/service/metrics"
 )
 
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
-// RequestID returns the id the middleware gave this request.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// withRequestID takes a well-formed X-Request-ID from the proxy (so nginx and ISL logs join up) or
-// makes one.
-func withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !safeRequestID.MatchString(id) {
-			id = uuid.NewString()
+// safeRequestID reports whether a proxy-supplied X-Request-ID may be reused: 1–64 characters of
+// [A-Za-z0-9._-], so it can neither break a log line nor grow without bound.
+func safeRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
 		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
+	}
+	return true
 }
 
-// statusWriter records the status for logs and metrics.
+// requestIDs makes request ids: a random per-process prefix (so replicas never collide) and a
+// counter. Unique like a UUID for this purpose, without a crypto/rand read per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	return &requestIDs{prefix: strings.ReplaceAll(uuid.NewString(), "-", "")[:16]}
+}
+
+func (g *requestIDs) next() string {
+	b := make([]byte, 0, 34)
+	b = append(b, g.prefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, g.n.Add(1), 16)
+	return string(b)
+}
+
+// statusWriter records what logs and metrics need about the response: the status and, when the
+// one error writer answered, the error (so the request's single log line carries it).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
 	req    *http.Request // lets writeJSON name the endpoint in an encoding-failure 500
+	id     string        // the request id (X-Request-ID)
+	err    *loggedError
 }
 
-// requestOf finds the request that observe attached to w's wrapper chain (nil if none).
-func requestOf(w http.ResponseWriter) *http.Request {
+// loggedError is what Error records about an error response for the completion log line.
+type loggedError struct {
+	code, traceID, msg string
+}
+
+// statusWriterOf finds the statusWriter that observe put into w's wrapper chain (nil if none).
+func statusWriterOf(w http.ResponseWriter) *statusWriter {
 	for w != nil {
 		if sw, ok := w.(*statusWriter); ok {
-			return sw.req
+			return sw
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
 			return nil
 		}
 		w = u.Unwrap()
+	}
+	return nil
+}
+
+// requestOf finds the request that observe attached to w's wrapper chain (nil if none).
+func requestOf(w http.ResponseWriter) *http.Request {
+	if sw := statusWriterOf(w); sw != nil {
+		return sw.req
 	}
 	return nil
 }
@@ -87,7 +111,8 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// routePattern is the chi pattern that matched (R2: bounded label cardinality); unmatched paths
+// routePattern is the chi pattern that matched: bounded label cardinality, and no client-chosen
+// text (such as the user id in DELETE /users/{user_id}) in logs or metrics. Unmatched paths
 // share one label.
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -98,26 +123,64 @@ func routePattern(r *http.Request) string {
 	return "unmatched"
 }
 
-// observe logs and measures every request (§1.5), labelled by route pattern.
+// methodLabel bounds the method label to the methods HTTP defines; anything a client invents is
+// "OTHER", so random methods cannot grow the metric series without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// quietRoutes are logged at DEBUG: probes and scrapes would otherwise drown the request log.
+var quietRoutes = map[string]bool{"/health": true, "/metrics": true}
+
+// observe gives every request its id, measures it and logs it once, at completion (§1.5),
+// labelled by route pattern; /health and /metrics at DEBUG, 5xx at ERROR.
 func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
+	ids := newRequestIDs()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			m.ActiveRequests.Inc()
 			defer m.ActiveRequests.Dec()
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r}
-			log.Info("request_started", "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr, "request_id", RequestID(r.Context()))
+			id := r.Header.Get("X-Request-ID")
+			if !safeRequestID(id) {
+				id = ids.next()
+			}
+			w.Header()["X-Request-Id"] = []string{id}
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, id: id}
 			next.ServeHTTP(sw, r)
 			d := time.Since(start)
 			ep := routePattern(r)
+			method := methodLabel(r.Method)
 			status := strconv.Itoa(sw.status)
-			m.RequestDuration.WithLabelValues(r.Method, ep).Observe(d.Seconds())
-			m.RequestsTotal.WithLabelValues(r.Method, ep, status).Inc()
+			m.RequestDuration.WithLabelValues(method, ep).Observe(d.Seconds())
+			m.RequestsTotal.WithLabelValues(method, ep, status).Inc()
 			if sw.status >= 400 {
-				m.ErrorsTotal.WithLabelValues(r.Method, ep, status).Inc()
+				m.ErrorsTotal.WithLabelValues(method, ep, status).Inc()
 			}
-			log.Info("request_completed", "method", r.Method, "path", r.URL.Path, "endpoint", ep, "status", sw.status,
-				"duration_ms", math.Round(float64(d.Microseconds())/10)/100, "request_id", RequestID(r.Context()))
+			level := slog.LevelInfo
+			switch {
+			case sw.status >= 500:
+				level = slog.LevelError
+			case quietRoutes[ep]:
+				level = slog.LevelDebug
+			}
+			ctx := r.Context()
+			if !log.Enabled(ctx, level) {
+				return
+			}
+			attrs := make([]slog.Attr, 0, 10)
+			attrs = append(attrs, slog.String("method", method), slog.String("endpoint", ep), slog.Int("status", sw.status),
+				slog.Float64("duration_ms", math.Round(float64(d.Microseconds())/10)/100),
+				slog.String("client", r.RemoteAddr), slog.String("request_id", id))
+			if e := sw.err; e != nil {
+				attrs = append(attrs, slog.String("error_code", e.code), slog.String("trace_id", e.traceID), slog.String("error", e.msg))
+			}
+			log.LogAttrs(ctx, level, "request_completed", attrs...)
 		})
 	}
 }
@@ -139,14 +202,17 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// securityHeaders are the seed guide's headers plus the ones an API should always send.
+// securityHeaders are the seed guide's headers plus the ones an API should always send. The
+// value slices are shared (net/http only reads them and clones the map when the header is
+// written), which spares four allocations per request; keys are in canonical form.
 func securityHeaders(next http.Handler) http.Handler {
+	nosniff, sameOrigin, noReferrer, noStore := []string{"nosniff"}, []string{"SAMEORIGIN"}, []string{"no-referrer"}, []string{"no-store"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "SAMEORIGIN")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		h["X-Content-Type-Options"] = nosniff
+		h["X-Frame-Options"] = sameOrigin
+		h["Referrer-Policy"] = noReferrer
+		h["Cache-Control"] = noStore
 		next.ServeHTTP(w, r)
 	})
 }

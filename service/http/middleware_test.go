@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -67,8 +68,8 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
-// §1.5: request_started (method, path, client, request_id) and request_completed (status,
-// duration_ms with 2 decimals) are logged at the default INFO level, labelled by route pattern.
+// One line per request, at completion, labelled by route pattern (never the raw path): method,
+// endpoint, status, duration_ms with 2 decimals, client, request_id.
 func TestRequestLogFields(t *testing.T) {
 	buf := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -80,29 +81,109 @@ func TestRequestLogFields(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	var started, completed map[string]any
-	for _, l := range buf.lines(t) {
-		switch l["msg"] {
-		case "request_started":
-			started = l
-		case "request_completed":
-			completed = l
+	lines := buf.lines(t)
+	if len(lines) != 1 || lines[0]["msg"] != "request_completed" {
+		t.Fatalf("want exactly one request_completed line, got %s", buf.b.String())
+	}
+	completed := lines[0]
+	for _, k := range []string{"method", "endpoint", "client", "request_id"} {
+		if completed[k] == nil || completed[k] == "" {
+			t.Errorf("request_completed lacks %s: %v", k, completed)
 		}
 	}
-	if started == nil || completed == nil {
-		t.Fatalf("missing request logs: %s", buf.b.String())
-	}
-	for _, k := range []string{"method", "path", "client", "request_id"} {
-		if started[k] == nil || started[k] == "" {
-			t.Errorf("request_started lacks %s: %v", k, started)
-		}
-	}
-	if completed["status"] != float64(200) || completed["endpoint"] != causalPath {
+	if completed["status"] != float64(200) || completed["endpoint"] != causalPath || completed["request_id"] != resp.Header.Get("X-Request-ID") {
 		t.Errorf("request_completed %v", completed)
+	}
+	if _, raw := completed["path"]; raw {
+		t.Errorf("raw path logged: %v", completed)
 	}
 	ms, _ := completed["duration_ms"].(float64)
 	if ms < 0 || math.Abs(ms*100-math.Round(ms*100)) > 1e-6 {
 		t.Errorf("duration_ms %v not rounded to 2 decimals", completed["duration_ms"])
+	}
+}
+
+// Logs carry route patterns, never client-chosen path text: DELETE /users/{id} shows the pattern
+// and the user only as its HMAC tag. Errors are part of the request's one line; /health and
+// /metrics are logged only at DEBUG.
+func TestRequestLogPrivacyAndLevels(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		buf := &syncBuffer{}
+		log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: level}))
+		cfg := defaultTestConfig()
+		cfg.SecretKey = "k"
+		ts := httptest.NewServer(NewServer(Deps{Config: cfg, Logger: log, Store: memory.New(memory.Options{}), StoreKind: "memory"}))
+		do := func(method, path, body string) {
+			req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		do(http.MethodDelete, "/api/v1/users/alice-secret-id", "")
+		do(http.MethodGet, "/health", "")
+		do(http.MethodGet, "/metrics", "")
+		do(http.MethodPost, causalPath, "{}")
+		do(http.MethodGet, "/no/such/alice-secret-id", "")
+		ts.Close()
+		if strings.Contains(buf.b.String(), "alice-secret-id") {
+			t.Fatalf("raw user id in logs: %s", buf.b.String())
+		}
+		var completed []map[string]any
+		var deleted map[string]any
+		for _, l := range buf.lines(t) {
+			switch l["msg"] {
+			case "request_completed":
+				completed = append(completed, l)
+			case "user_deleted":
+				deleted = l
+			default:
+				t.Errorf("unexpected log line %v", l)
+			}
+		}
+		if deleted == nil || deleted["user"] != UserTag("k", "alice-secret-id") {
+			t.Errorf("user_deleted %v", deleted)
+		}
+		want := []string{"/api/v1/users/{user_id}", "/health", "/metrics", causalPath, "unmatched"}
+		if level == slog.LevelInfo {
+			want = []string{"/api/v1/users/{user_id}", causalPath, "unmatched"}
+		}
+		if len(completed) != len(want) {
+			t.Fatalf("level %v: %d request lines, want %d: %s", level, len(completed), len(want), buf.b.String())
+		}
+		for i, l := range completed {
+			if l["endpoint"] != want[i] {
+				t.Errorf("line %d endpoint %v, want %s", i, l["endpoint"], want[i])
+			}
+		}
+		if e := completed[len(completed)-2]; e["status"] != float64(422) || e["error_code"] != "validation_error" || e["trace_id"] == "" {
+			t.Errorf("422 line lacks the error: %v", e)
+		}
+	}
+}
+
+// Every label is bounded: a random method is "OTHER", an unknown path "unmatched", so clients
+// cannot grow the series.
+func TestMetricLabelsBounded(t *testing.T) {
+	m := metrics.New()
+	ts := httptest.NewServer(NewServer(Deps{Config: defaultTestConfig(), Metrics: m, Store: memory.New(memory.Options{}), StoreKind: "memory"}))
+	defer ts.Close()
+	for i := range 50 {
+		req, _ := http.NewRequest(fmt.Sprintf("M%dX", i), ts.URL+fmt.Sprintf("/random/%d", i), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := testutil.CollectAndCount(m.RequestsTotal); n != 1 {
+		t.Fatalf("%d request series after 50 random methods and paths, want 1", n)
+	}
+	if got := testutil.ToFloat64(m.RequestsTotal.WithLabelValues("OTHER", "unmatched", "405")); got != 50 {
+		t.Fatalf("OTHER/unmatched/405 = %v, want 50", got)
 	}
 }
 

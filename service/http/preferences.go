@@ -3,14 +3,10 @@ package http
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/olumi/isl/engine/elicit"
 	"github.com/olumi/isl/engine/jsonv"
-	"github.com/olumi/isl/engine/teach"
 	"github.com/olumi/isl/service/isl"
 )
 
@@ -326,62 +322,5 @@ func (s *server) handleUpdate() http.HandlerFunc {
 			EstimatedQueriesRemaining: res.EstimatedQueriesRemaining, NextQueries: publicQueries(res.NextQueries),
 			LearningSummary: res.LearningSummary,
 		})
-	}
-}
-
-func (s *server) handleTeach() http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		d, body, err := Decode(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		userID := body.Str("user_id")
-		beliefs := decodeBeliefs(body.Object("current_beliefs"))
-		concept := body.Str("target_concept")
-		ctx := decodeContext(body.Object("context"))
-		n := body.IntDefault("max_examples", 3, 1, 5)
-		if err := d.Err(); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if userID == "" {
-			s.fail(w, r, badRequest("user_id must not be empty"))
-			return
-		}
-		var res *teach.Result
-		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			res, err = teach.Teach(teach.Request{Beliefs: *beliefs, Concept: concept, Context: ctx, MaxExamples: n})
-			return err
-		})
-		if err != nil {
-			s.fail(w, r, engineErr(err, "generate teaching examples"))
-			return
-		}
-		s.observeComputation("/teaching/teach", start)
-		s.metrics.TeachingExamplesGenerated.WithLabelValues(concept).Add(float64(len(res.Examples)))
-		ok(w, res)
-	}
-}
-
-// handleDeleteUser erases every key of the user (R3, GDPR); 204 whether or not anything existed.
-func (s *server) handleDeleteUser() http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		raw := chi.URLParam(r, "user_id")
-		userID, err := url.PathUnescape(raw)
-		if err != nil {
-			userID = raw
-		}
-		if userID == "" {
-			s.fail(w, r, badRequest("user_id must not be empty"))
-			return
-		}
-		if err := s.store.DeleteUser(r.Context(), userID); err != nil {
-			s.fail(w, r, engineErr(err, "delete user"))
-			return
-		}
-		s.log.Info("user_deleted", "user", UserTag(s.cfg.SecretKey, userID))
-		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -49,23 +49,32 @@ func (s *server) routes() http.Handler {
 			requireAPIKey(s.cfg.APIKeys, authFailureLimit(s.cfg.RateLimitPerMinute, s.proxies, s.rateCounter("authfail")), s.log),
 			rateLimit(s.cfg.RateLimitPerMinute, len(s.cfg.APIKeys) > 0, s.proxies, s.rateCounter("requests"), s.log),
 			s.decodeBudget)
-		r.Post("/causal/validate", s.handleCausalValidate())
-		r.Post("/causal/counterfactual", s.handleCounterfactual())
+		r.With(s.cached("/causal/validate")).Post("/causal/validate", s.handleCausalValidate())
+		r.With(s.cached("/causal/counterfactual")).Post("/causal/counterfactual", s.handleCounterfactual())
 		r.Post("/preferences/elicit", s.handleElicit())
 		r.Post("/preferences/update", s.handleUpdate())
-		r.Post("/teaching/teach", s.handleTeach())
+		r.With(s.cached("/teaching/teach")).Post("/teaching/teach", s.handleTeach())
 		r.Delete("/users/{user_id}", s.handleDeleteUser())
-		r.Post("/validation/validate", s.handleModelValidate())
-		r.Post("/team/align", s.handleTeamAlign())
-		r.Post("/analysis/sensitivity", s.handleSensitivity())
+		r.With(s.cached("/validation/validate")).Post("/validation/validate", s.handleModelValidate())
+		r.With(s.cached("/team/align")).Post("/team/align", s.handleTeamAlign())
+		r.With(s.cached("/analysis/sensitivity")).Post("/analysis/sensitivity", s.handleSensitivity())
 	})
 	return r
+}
+
+// cached is the response cache for a deterministic route (below the API prefix), or nothing when
+// ENABLE_CACHE is off. Preference endpoints read and write per-user state and are never cached.
+func (s *server) cached(path string) func(http.Handler) http.Handler {
+	if s.cache == nil {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return s.cache.wrap(s.cfg.APIPrefix + path)
 }
 
 // middleware is the chain every request passes. The recoverer sits inside observe so that a
 // panic's 500 is still logged and counted like any other response.
 func (s *server) middleware(mux chi.Routes) []func(http.Handler) http.Handler {
-	return []func(http.Handler) http.Handler{withRequestID, observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
+	return []func(http.Handler) http.Handler{observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
 }
 
 // trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body, when /path

@@ -1,13 +1,20 @@
 package http
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/isl"
+	"github.com/olumi/isl/service/memory"
 )
 
 func TestHealth(t *testing.T) {
@@ -148,5 +155,63 @@ func TestTrailingSlashRedirectIsSafe(t *testing.T) {
 		if loc := r.Header.Get("Location"); strings.HasPrefix(loc, "//") || r.Status != 404 {
 			t.Errorf("%s: %d Location %q, want 404 without redirect", p, r.Status, loc)
 		}
+	}
+}
+
+// pingCounter is a store whose Ping is counted and can be made to fail.
+type pingCounter struct {
+	isl.Store
+	pings atomic.Int64
+	down  atomic.Bool
+}
+
+func (p *pingCounter) Ping(context.Context) error {
+	p.pings.Add(1)
+	if p.down.Load() {
+		return errors.New("down")
+	}
+	return nil
+}
+
+// /health is open and unlimited, so it must not reach the store on every call: one check a
+// second answers every probe, concurrent ones included, and an outage shows within about a second.
+func TestHealthChecksStoreAtMostOncePerSecond(t *testing.T) {
+	store := &pingCounter{Store: memory.New(memory.Options{})}
+	s := newTestServer(t, nil, store)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				if r := s.do(http.MethodGet, "/health", nil); r.Status != 200 || r.str("dependencies", "redis", "status") != "connected" {
+					t.Errorf("health: %d %s", r.Status, r.Raw)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := store.pings.Load(); n < 1 || n > 2 {
+		t.Fatalf("200 probes pinged the store %d times, want 1 (2 if a second boundary passed)", n)
+	}
+	store.down.Store(true)
+	deadline := time.Now().Add(3 * healthTTL)
+	for {
+		r := s.do(http.MethodGet, "/health", nil)
+		if r.str("status") == "degraded" && r.str("dependencies", "redis", "status") == "disconnected" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outage not reported after %s: %s", 3*healthTTL, r.Raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The body is exactly what encoding/json makes of the response type.
+	r := s.do(http.MethodGet, "/health", nil)
+	var h healthResponse
+	if err := json.Unmarshal(r.Raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(h)
+	if string(bytes.TrimSpace(r.Raw)) != string(want) || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("body %s, want %s", r.Raw, want)
 	}
 }

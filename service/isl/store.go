@@ -55,3 +55,14 @@ type BeliefsSwapper interface {
 	// (existed=true) or the user has no beliefs (existed=false). swapped reports whether it wrote.
 	SwapBeliefs(ctx context.Context, userID string, old []byte, existed bool, doc []byte) (swapped bool, err error)
 }
+
+// ResponseCache keeps complete responses of deterministic requests (ENABLE_CACHE), so that a
+// repeated request is answered without computing. Keys are opaque hex digests made by the HTTP
+// layer; values are response bodies. A cache is an optimisation: callers treat every error as a
+// miss and never fail a request because of it.
+type ResponseCache interface {
+	// GetResponse returns the body stored under key.
+	GetResponse(ctx context.Context, key string) (body []byte, found bool, err error)
+	// PutResponse stores body under key for ttl.
+	PutResponse(ctx context.Context, key string, body []byte, ttl time.Duration) error
+}

@@ -32,6 +32,9 @@ type Metrics struct {
 	RedisOperations            *prometheus.CounterVec // operation, status
 	CacheHits                  prometheus.Counter     // stored-belief reads that found state
 	CacheMisses                prometheus.Counter
+	ResponseCacheHits          *prometheus.CounterVec // endpoint: answered from the response cache (ENABLE_CACHE)
+	ResponseCacheMisses        *prometheus.CounterVec // endpoint: computed (and stored when 200)
+	ResponseCacheErrors        *prometheus.CounterVec // operation: get | put failed (treated as a miss)
 
 	ActivaComputation         prometheus.Histogram // preference elicitation compute time (the original's name)
 	BayesianUpdateDuration    prometheus.Histogram
@@ -63,12 +66,15 @@ func New() *Metrics {
 	m.RedisOperations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_redis_operations_total", Help: "Store operations by operation and status (ok|not_found|error)."}, []string{"operation", "status"})
 	m.CacheHits = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_hits_total", Help: "Belief reads that found stored state."})
 	m.CacheMisses = prometheus.NewCounter(prometheus.CounterOpts{Name: "isl_cache_misses_total", Help: "Belief reads that found no stored state."})
+	m.ResponseCacheHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_response_cache_hits_total", Help: "Requests answered from the response cache, by route pattern."}, []string{"endpoint"})
+	m.ResponseCacheMisses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_response_cache_misses_total", Help: "Cacheable requests that were computed, by route pattern."}, []string{"endpoint"})
+	m.ResponseCacheErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_response_cache_errors_total", Help: "Response cache reads or writes that failed (answered by computing), by operation (get|put)."}, []string{"operation"})
 	m.ActivaComputation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_activa_computation_duration_seconds", Help: "Preference elicitation (query selection) compute time.", Buckets: []float64{.01, .05, .1, .5, 1, 2, 5}})
 	m.BayesianUpdateDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_bayesian_update_duration_seconds", Help: "Bayesian belief update compute time.", Buckets: []float64{.001, .01, .05, .1, .5, 1}})
 	m.CounterfactualComputation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "isl_counterfactual_computation_duration_seconds", Help: "Counterfactual Monte Carlo compute time.", Buckets: []float64{.1, .5, 1, 2, 5, 10}})
 	m.ComputationDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "isl_computation_duration_seconds", Help: "Engine compute time by route pattern.", Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 2, 5, 10}}, []string{"endpoint"})
 	m.ComputationsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "isl_computations_rejected_total", Help: "Computations refused or abandoned, by reason (timeout|overload)."}, []string{"reason"})
-	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.StoreBackend, m.RedisMemoryUsed, m.RedisMemoryMax, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
+	for _, c := range []prometheus.Collector{m.RequestsTotal, m.RequestDuration, m.ErrorsTotal, m.ActiveRequests, m.ServiceUp, m.RedisConnected, m.StoreBackend, m.RedisMemoryUsed, m.RedisMemoryMax, m.PreferenceQueriesGenerated, m.BeliefUpdates, m.CausalValidations, m.CounterfactualAnalyses, m.TeachingExamplesGenerated, m.ModelValidations, m.RedisOperations, m.CacheHits, m.CacheMisses, m.ResponseCacheHits, m.ResponseCacheMisses, m.ResponseCacheErrors, m.ActivaComputation, m.BayesianUpdateDuration, m.CounterfactualComputation, m.ComputationDuration, m.ComputationsRejected} {
 		f(c)
 	}
 	f(newBuildInfo())

@@ -139,3 +139,44 @@ func TestResponseHistoryBounded(t *testing.T) {
 		t.Fatalf("history length %d (%v), want %d", n, err, MaxResponses)
 	}
 }
+
+// The response cache shares Redis with user state under noeviction: once Redis holds CacheBelow of
+// its maxmemory, responses are no longer stored, so cached answers can never be what fills the
+// store and turns new users away.
+func TestResponseCacheStopsAtHalfMemory(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, kv := range [][2]string{{"maxmemory", "4mb"}, {"maxmemory-policy", "noeviction"}} {
+		if r, err := srv.Do("CONFIG", "SET", kv[0], kv[1]); err != nil || !strings.HasPrefix(r, "+OK") {
+			t.Fatalf("CONFIG SET %s: %q %v", kv[0], r, err)
+		}
+	}
+	s := newStore(t, fast(srv))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+
+	body := []byte(strings.Repeat("r", 16<<10))
+	stored := 0
+	for i := 0; i < 400; i++ {
+		if err := s.PutResponse(ctx, fmt.Sprintf("k%d", i), body, time.Minute); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		if _, ok, _ := s.GetResponse(ctx, fmt.Sprintf("k%d", i)); ok {
+			stored++
+		}
+		if i%10 == 0 {
+			time.Sleep(60 * time.Millisecond) // let the health loop read INFO memory
+		}
+	}
+	used, limit := s.memUsed.Load(), s.memMax.Load()
+	if limit != 4<<20 {
+		t.Fatalf("maxmemory read as %d", limit)
+	}
+	// 400 × 16 KiB = 6.4 MB would overflow 4 MB: the cache must have stopped near 2 MB.
+	if stored == 0 || stored == 400 || float64(used) > 0.7*float64(limit) {
+		t.Errorf("stored %d of 400 responses, Redis at %d of %d bytes: want the cache to stop at %.0f %%", stored, used, limit, 100*CacheBelow)
+	}
+	if err := s.AdmitNewUser(ctx); err != nil {
+		t.Errorf("the cache filled the store for new users: %v", err)
+	}
+}

@@ -112,6 +112,9 @@ func Run(r io.Reader, w io.Writer, quiet time.Duration) (failed bool, err error)
 				}
 			}
 			delete(buf, key)
+		case e.Action == "skip" && e.Test == "":
+			// a package without test files ("? pkg [no test files]"): nothing was skipped
+			delete(buf, key)
 		case e.Action == "skip":
 			skips = append(skips, skip{e.Package, e.Test, reason(buf[key])})
 			delete(buf, key)

@@ -136,3 +136,19 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// A package without test files is reported by go test as a package-level skip: that is not a
+// skipped test, and listing it would bury the real skips under "(no reason given)".
+func TestPackageWithoutTestsIsNoSkip(t *testing.T) {
+	var out bytes.Buffer
+	failed, err := Run(strings.NewReader(`{"Action":"start","Package":"p/none"}
+{"Action":"output","Package":"p/none","Output":"?   \tp/none\t[no test files]\n"}
+{"Action":"skip","Package":"p/none"}
+`), &out, time.Hour)
+	if err != nil || failed {
+		t.Fatalf("failed %v, err %v", failed, err)
+	}
+	if !strings.Contains(out.String(), "[no test files]") || !strings.Contains(out.String(), "skipped: none") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
