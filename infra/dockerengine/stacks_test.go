@@ -249,7 +249,7 @@ func (d *deployment) containers(t *testing.T) []container.Summary {
 
 func (d *deployment) allHealthy(t *testing.T) {
 	cs := d.containers(t)
-	want := d.cfg.Service.Replicas + 3 // redis, prometheus, nginx (no Grafana image here)
+	want := d.cfg.Service.Replicas + 4 // redis, prometheus, alertmanager, nginx (no Grafana image here)
 	if d.cfg.RedisHA.Enabled {
 		want += 1 + stacks.SentinelCount // the Redis replica and the Sentinels
 	}
