@@ -60,6 +60,9 @@ type Config struct {
 	Grafana    GrafanaConfig
 	// NginxExporter turns nginx's stub_status into Prometheus metrics.
 	NginxExporter NginxExporterConfig
+	RedisHA       RedisHAConfig
+	Backup        BackupConfig
+
 	// Alertmanager routes Prometheus' alerts to the receivers.
 	Alertmanager AlertmanagerConfig
 
@@ -367,6 +370,7 @@ func (c Config) Validate(mode Strictness) error {
 			}
 		}
 	}
+	c.validateHA(bad)
 	sortErrs(errs)
 	return errors.Join(errs...)
 }

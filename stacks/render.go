@@ -126,7 +126,8 @@ type PrometheusParams struct {
 	NginxExporter      string   // prometheus-nginx-exporter address; empty = not scraped
 	SelfAddr           string   // Prometheus' own listen address, scraped as job "prometheus"; empty = skip
 	SelfMetricsPath    string
-	AlertmanagerAddr   string // host:port alerts are sent to; empty = none
+	BackupTargets      []string // the backup runner's /metrics, scraped as job isl-backup; empty = none
+	AlertmanagerAddr   string   // host:port alerts are sent to; empty = none
 }
 
 // AlertParams is everything the alert rules depend on.
@@ -369,7 +370,7 @@ func (p RedisParams) ServicePassword() string { return RedisServicePassword(p.Pa
 const RedisServiceUser = "isl"
 
 // RedisAdminUser is the operators' ACL user, with the stack's Redis password (healthchecks,
-// backups, redis-cli); the default user is off.
+// backups, redis-cli): the HA nodes replicate and the Sentinels monitor as it; the default user is off.
 const RedisAdminUser = "admin"
 
 // RedisServicePassword derives the "isl" user's password from the admin password.
@@ -412,6 +413,11 @@ func RenderPrometheus(p PrometheusParams) ([]byte, error) {
 	}
 	for _, t := range p.Targets {
 		if err := checkHostPort("target", t); err != nil {
+			return nil, fmt.Errorf("render prometheus.yml: %w", err)
+		}
+	}
+	for _, t := range p.BackupTargets {
+		if err := checkHostPort("backup target", t); err != nil {
 			return nil, fmt.Errorf("render prometheus.yml: %w", err)
 		}
 	}

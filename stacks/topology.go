@@ -67,6 +67,11 @@ type Placement struct {
 	// local only: nginx stub_status listener and the exporter's address (empty = no exporter)
 	NginxMetricsAddr  string
 	NginxExporterAddr string
+	// local only, with isl:redisHA: the replica's and the three Sentinels' ports
+	RedisReplicaPort int
+	SentinelPorts    []int
+	// local only, with isl:backupInterval: the backup runner's /metrics address
+	BackupMetricsAddr string
 }
 
 // Bundle is the resolved parameters of every rendered file of one stack and placement.
@@ -79,7 +84,9 @@ type Bundle struct {
 	Prometheus     PrometheusParams
 	PrometheusArgs []string
 	Alerts         AlertParams
-	Grafana        GrafanaParams // containers only
+	Grafana        GrafanaParams  // containers only
+	RedisHA        *RedisHAParams // nil = a single Redis (dev, or staging without isl:redisHA)
+	Backup         *BackupParams  // nil = no scheduled backups (isl:backupInterval 0)
 	// Alertmanager is rendered on its own (AlertmanagerFile), with the receiver secrets.
 	Alertmanager     AlertmanagerParams
 	AlertmanagerArgs []string
@@ -223,15 +230,13 @@ func Build(cfg Config, pl Placement) (Bundle, error) {
 		"--web.listen-address=" + promListen,
 		"--web.external-url=http://" + promAddr + PrometheusPrefix + "/",
 	}
-	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB, NginxConnections: workers * b.Nginx.WorkerConnections}
-	// The backup schedule is declared with the backup component; without it there are no backup rules.
-	if v := cfg.Effective["isl:backupInterval"]; v != "" {
-		d, err := ParseInterval(v)
-		if err != nil {
-			return b, fmt.Errorf("build topology: isl:backupInterval: %w", err)
-		}
-		b.Alerts.BackupInterval = d
+	if err := localHADefaults(&b.Placement, redisPort); err != nil {
+		return b, err
 	}
+	buildHA(&b)
+	// The backup rules follow the backup runner: rendered only when backups are scheduled.
+	b.Alerts = AlertParams{Origin: origin, MemoryLimitMB: cfg.Service.MemoryMB, NginxConnections: workers * b.Nginx.WorkerConnections,
+		BackupInterval: cfg.Backup.Every()}
 	// The exporter reads nginx's stub_status listener: in containers it is the nginx-exporter
 	// container on the private network; locally, the address pilot-local runs it on (none: no job).
 	b.Prometheus.NginxExporter = net.JoinHostPort(NginxExporterAlias, strconv.Itoa(NginxExporterPort))
@@ -283,6 +288,11 @@ func (b Bundle) Files(redisPassword string) ([]File, error) {
 		return nil, err
 	}
 	add("redis.conf", RedisConfPath, redis, true, "0600")
+	ha, err := b.HAFiles(redisPassword)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ha...)
 	prom, err := RenderPrometheus(b.Prometheus)
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ func TestPilot(t *testing.T) {
 	ok = t.Run("contention burst of one user is isolated", func(t *testing.T) { testContentionIsolated(t, p, c) }) && ok
 	ok = t.Run("all replicas down and back under load", func(t *testing.T) { testAllReplicasDown(t, p, c) }) && ok
 	ok = t.Run("slow clients", func(t *testing.T) { testSlowClients(t, p) }) && ok
+	ok = t.Run("sentinel failover under load", func(t *testing.T) { testSentinelFailover(t, p, c) }) && ok
 	t.Run("monitoring", func(t *testing.T) { testMonitoring(t, p) })
 	_ = ok
 }

@@ -1,4 +1,5 @@
-// Package e2e proves the pilot topology for real: it starts `pilot-local` (Redis with AOF, three ISL
+// Package e2e proves the pilot topology for real: it starts `pilot-local` (Redis primary + replica
+// with three Sentinels, both with AOF, the backup runner, three ISL
 // replicas, nginx with TLS, Prometheus with the alert rules — all on the files the Pulumi program
 // renders) and checks the pilot's promises under faults and load. It drives pilot-local as a
 // separate program, like an operator would, so it imports nothing from the service or stacks.

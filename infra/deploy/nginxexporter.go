@@ -16,7 +16,7 @@ const TypeNginxExporter = "isl:deploy:NginxExporter"
 type NginxExporterArgs struct {
 	Config  stacks.Config
 	Network pulumi.StringInput
-	Nginx   pulumi.Resource // the exporter starts after nginx: its stub_status must answer
+	Nginx   *Nginx // the exporter starts after nginx's container: its stub_status must answer
 }
 
 // NginxExporter turns nginx's private stub_status counters into Prometheus metrics for the
@@ -69,7 +69,7 @@ func NewNginxExporter(ctx *pulumi.Context, name string, args NginxExporterArgs, 
 		MemorySwap: pulumi.Int(cfg.NginxExporter.MemoryMB),
 		Labels:     labels(cfg, "nginx-exporter"),
 		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn([]pulumi.Resource{args.Nginx}))
+	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn([]pulumi.Resource{args.Nginx.Container}))
 	if err != nil {
 		return nil, err
 	}

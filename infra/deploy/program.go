@@ -1,7 +1,7 @@
-// Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis, the
-// service image and replicas, nginx and its exporter, Prometheus, Alertmanager, Grafana), all
-// configured from the typed stack config in github.com/olumi/isl/stacks, whose renderers also
-// produce every file uploaded into the containers.
+// Package deploy is the ISL Pulumi program: one ComponentResource per concern (network, Redis or the
+// replicated Redis with Sentinels, the service image and replicas, the backup runner, nginx and its
+// exporter, Prometheus, Alertmanager, Grafana), all configured from the typed stack config in
+// github.com/olumi/isl/stacks, whose renderers also produce every file uploaded into the containers.
 package deploy
 
 import (
@@ -125,9 +125,21 @@ func Program(opts Options) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		redis, err := NewRedis(ctx, "redis", RedisArgs{Config: cfg, Bundle: bundle, Network: network.Name, Password: secrets.RedisPassword})
-		if err != nil {
-			return err
+		// Redis: one node, or primary + replica + Sentinels (isl:redisHA).
+		var redis pulumi.Resource
+		dataVolumes := map[string]pulumi.StringOutput{}
+		if bundle.RedisHA != nil {
+			ha, err := NewRedisHA(ctx, "redis-ha", RedisHAArgs{Config: cfg, Bundle: bundle, Network: network.Name, Password: secrets.RedisPassword})
+			if err != nil {
+				return err
+			}
+			redis, dataVolumes = ha, ha.Volumes
+		} else {
+			single, err := NewRedis(ctx, "redis", RedisArgs{Config: cfg, Bundle: bundle, Network: network.Name, Password: secrets.RedisPassword})
+			if err != nil {
+				return err
+			}
+			redis, dataVolumes[stacks.RedisAlias] = single, single.Volume
 		}
 
 		tag := opts.ImageTag
@@ -152,9 +164,23 @@ func Program(opts Options) pulumi.RunFunc {
 				"BUILD_DATE": pulumi.String(build.Date)}
 		}
 		svc, err := NewService(ctx, "isl", ServiceArgs{Config: cfg, Root: root, Context: buildCtx, Network: network.Name,
-			Secrets: secrets, ImageTag: tag, BuildArgs: buildArgs}, pulumi.DependsOn([]pulumi.Resource{redis}))
+			Secrets: secrets, ImageTag: tag, BuildArgs: buildArgs, RedisEnv: bundle.ServiceRedisEnv(), Sentinel: bundle.RedisHA != nil},
+			pulumi.DependsOn([]pulumi.Resource{redis}))
 		if err != nil {
 			return err
+		}
+		if bundle.Backup != nil {
+			backupTag := tag
+			if backupTag == "" { // a prebuilt service image: the backup runner is still built from source
+				if backupTag, err = ContentTag(root, cfg.Service.Dockerfile); err != nil {
+					return err
+				}
+			}
+			if _, err := NewBackup(ctx, "backup", BackupArgs{Config: cfg, Bundle: bundle, Network: network.Name, Context: buildCtx,
+				Tag: backupTag, BuildArgs: buildArgs, RedisEnv: bundle.ServiceRedisEnv(), Password: secrets.RedisPassword, DataVolumes: dataVolumes,
+				DependsOn: []pulumi.Resource{redis}}); err != nil {
+				return err
+			}
 		}
 
 		cert, key, err := tlsMaterial(cfg, opts.Strictness)

@@ -278,9 +278,18 @@ func TestCommittedStacks(t *testing.T) {
 			for _, r := range c.Resources {
 				counts[r.Type]++
 			}
+			ha, backups := b2i(cfg.RedisHA.Enabled), b2i(cfg.Backup.Every() > 0)
 			want := map[string]int{
-				tContainer: n + 6, tImage: 1, tRemoteImage: 6, tNetwork: 1, tVolume: 4,
-				TypeNetwork: 1, TypeRedis: 1, TypeService: 1, TypeNginx: 1, TypeNginxExporter: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
+				tContainer: n + 6 + 4*ha + backups, tImage: 1 + backups, tRemoteImage: 6, tNetwork: 1, tVolume: 4 + ha + backups,
+				TypeNetwork: 1, TypeService: 1, TypeNginx: 1, TypeNginxExporter: 1, TypePrometheus: 1, TypeGrafana: 1, TypeAlertmanager: 1,
+			}
+			if ha == 1 {
+				want[TypeRedisHA] = 1
+			} else {
+				want[TypeRedis] = 1
+			}
+			if backups == 1 {
+				want[TypeBackup] = 1
 			}
 			if !reflect.DeepEqual(counts, want) {
 				t.Errorf("inventory %v\nwant %v", counts, want)
@@ -350,7 +359,15 @@ func TestCommittedStacks(t *testing.T) {
 						t.Errorf("%s: env %s is not a secret", r.Name, k)
 					}
 				}
-				for k, want := range map[string]string{"PORT": "8000", "REDIS_HOST": "redis", "ENV": cfg.Service.Env, "API_V1_PREFIX": "/api/v1"} {
+				wantEnv := map[string]string{"PORT": "8000", "REDIS_HOST": "redis", "ENV": cfg.Service.Env, "API_V1_PREFIX": "/api/v1"}
+				if cfg.RedisHA.Enabled {
+					delete(wantEnv, "REDIS_HOST")
+					wantEnv["REDIS_SENTINELS"], wantEnv["REDIS_MASTER_NAME"] = "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379", "isl"
+					if v, ok := env["REDIS_SENTINEL_PASSWORD"]; !ok || (!v.IsSecret() && !r.Inputs["envs"].IsSecret()) {
+						t.Errorf("%s: REDIS_SENTINEL_PASSWORD missing or not a secret", r.Name)
+					}
+				}
+				for k, want := range wantEnv {
 					if v, ok := env[k]; !ok || unsecret(v).StringValue() != k+"="+want {
 						t.Errorf("%s: env %s = %v, want %s", r.Name, k, v, want)
 					}
@@ -365,7 +382,11 @@ func TestCommittedStacks(t *testing.T) {
 
 			// Redis: password secret, AOF on a volume, no host port outside dev.
 			redis, _ := c.get(tContainer, "redis")
-			ru := uploads(redis)[stacks.RedisConfPath]
+			confPath := stacks.RedisConfPath
+			if cfg.RedisHA.Enabled { // the node's own file holds redis.conf's settings
+				confPath = stacks.RedisNodeConfPath
+			}
+			ru := uploads(redis)[confPath]
 			if !ru.Secret || !strings.Contains(ru.Content, "user admin on >"+testSecrets[stacks.SecretRedisPassword]+" ") ||
 				!strings.Contains(ru.Content, "user "+stacks.RedisServiceUser+" on >"+stacks.RedisServicePassword(testSecrets[stacks.SecretRedisPassword])+" ") ||
 				!strings.Contains(ru.Content, "appendonly yes") || !strings.Contains(ru.Content, "maxmemory-policy noeviction") {
@@ -494,6 +515,13 @@ func TestCommittedStacks(t *testing.T) {
 	}
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func atoi(s string) int {
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -549,7 +577,7 @@ func TestBadConfigRejected(t *testing.T) {
 			t.Fatal(err)
 		}
 		redis, _ := c.get(tContainer, "redis")
-		if !uploads(redis)[stacks.RedisConfPath].Secret {
+		if !uploads(redis)[stacks.RedisNodeConfPath].Secret { // the pilot's primary (Redis HA)
 			t.Error("placeholder redis.conf not secret")
 		}
 	})

@@ -24,6 +24,7 @@ type Redis struct {
 	pulumi.ResourceState
 	Container *docker.Container
 	Host      pulumi.StringOutput
+	Volume    pulumi.StringOutput // the data volume (the backup runner mounts it read-only)
 }
 
 // NewRedis declares Redis. It is replaced delete-first (one writer per AOF), so the service sees a
@@ -55,7 +56,7 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-redis", cfg.Stack)),
 		Image:   img.ImageId,
 		Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.RedisConfPath)},
-		Envs:    pulumi.StringArray{pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password)},
+		Envs:    pulumi.StringArray{pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password)}, // the admin user's, for the healthcheck
 		Uploads: docker.ContainerUploadArray{upload(stacks.RedisConfPath, pulumi.ToSecret(conf).(pulumi.StringOutput), false)},
 		Volumes: docker.ContainerVolumeArray{docker.ContainerVolumeArgs{VolumeName: vol.Name, ContainerPath: pulumi.String(stacks.RedisDataPath)}},
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
@@ -80,6 +81,7 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 	}
 	comp.Container = c
 	comp.Host = pulumi.String(stacks.RedisAlias).ToStringOutput()
+	comp.Volume = vol.Name
 	return comp, ctx.RegisterResourceOutputs(comp, pulumi.Map{"container": c.Name, "host": comp.Host, "volume": vol.Name})
 }
 

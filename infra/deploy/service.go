@@ -29,6 +29,11 @@ type ServiceArgs struct {
 	ImageTag string // content tag of the build inputs
 	// BuildArgs are the Dockerfile's build identity arguments (VERSION, COMMIT, BUILD_DATE).
 	BuildArgs pulumi.StringMap
+	// RedisEnv is the Redis part of the environment (stacks.Bundle.ServiceRedisEnv: the Redis host,
+	// or the Sentinels); with Sentinel, REDIS_SENTINEL_PASSWORD (the service user's password) is
+	// added as a secret.
+	RedisEnv []string
+	Sentinel bool
 }
 
 // Service is the ISL image and its N replicas.
@@ -57,7 +62,7 @@ func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulu
 		return nil, err
 	}
 	comp.ImageDigest, comp.ImageName = digest, imageName
-	env := replicaEnv(args.Config.Service, args.Secrets)
+	env := replicaEnv(args.Config.Service, args.Secrets, args.RedisEnv, args.Sentinel)
 	var names pulumi.StringArray
 	for i, slot := range args.Config.ReplicaSlots() {
 		ca := replicaArgs(args.Config, slot, i, digest, env, args.Network)
@@ -126,16 +131,14 @@ func serviceImage(ctx *pulumi.Context, name string, args ServiceArgs, parent pul
 }
 
 // replicaEnv is the environment every replica gets (the service reads its whole config from it).
-func replicaEnv(s stacks.ServiceConfig, secrets ServiceSecrets) pulumi.StringArray {
-	return pulumi.StringArray{
+func replicaEnv(s stacks.ServiceConfig, secrets ServiceSecrets, redisEnv []string, sentinel bool) pulumi.StringArray {
+	svcPassword := secrets.RedisPassword.ApplyT(func(p string) string { return stacks.RedisServicePassword(p) }).(pulumi.StringOutput)
+	env := pulumi.StringArray{
 		pulumi.String("ENV=" + s.Env),
 		pulumi.String("LOG_LEVEL=" + s.LogLevel),
 		pulumi.String("API_V1_PREFIX=" + s.APIPrefix),
 		pulumi.String("HOST=0.0.0.0"),
 		pulumi.String("PORT=" + strconv.Itoa(s.Port)),
-		pulumi.String("REDIS_HOST=" + stacks.RedisAlias),
-		pulumi.String("REDIS_PORT=" + strconv.Itoa(stacks.RedisPort)),
-		pulumi.String("REDIS_DB=0"),
 		pulumi.String("RATE_LIMIT_PER_MINUTE=" + strconv.Itoa(s.RateLimitPerMinute)),
 		pulumi.String("MAX_MONTE_CARLO_ITERATIONS=" + strconv.Itoa(s.MaxMonteCarlo)),
 		pulumi.String("ENABLE_MONITORING=" + strconv.FormatBool(s.EnableMonitoring)),
@@ -147,10 +150,17 @@ func replicaEnv(s stacks.ServiceConfig, secrets ServiceSecrets) pulumi.StringArr
 		pulumi.String("GOMEMLIMIT=" + strconv.Itoa(s.MemoryMB*9/10) + "MiB"),
 		// The restricted ACL user (redis.conf), whose password derives from the stack's Redis password.
 		pulumi.String("REDIS_USERNAME=" + stacks.RedisServiceUser),
-		pulumi.Sprintf("REDIS_PASSWORD=%s", secrets.RedisPassword.ApplyT(func(p string) string { return stacks.RedisServicePassword(p) }).(pulumi.StringOutput)),
+		pulumi.Sprintf("REDIS_PASSWORD=%s", svcPassword),
 		pulumi.Sprintf("SECRET_KEY=%s", secrets.SecretKey),
 		pulumi.Sprintf("API_KEYS=%s", secrets.APIKeys),
 	}
+	for _, kv := range redisEnv {
+		env = append(env, pulumi.String(kv))
+	}
+	if sentinel { // the same ACL user on the Sentinels (sentinel.conf), with the same password
+		env = append(env, pulumi.Sprintf("REDIS_SENTINEL_PASSWORD=%s", svcPassword))
+	}
+	return env
 }
 
 // replicaArgs declares replica number i (slot isl-<i+1>).

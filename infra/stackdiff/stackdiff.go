@@ -7,6 +7,7 @@
 package stackdiff
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -176,7 +177,10 @@ func (s *side) render() error {
 	if err != nil {
 		return err
 	}
+	// The service user's password derives from the (masked) Redis password: mask it as well.
+	derived := []byte(stacks.RedisServicePassword(stacks.Masked))
 	for _, f := range files {
+		f.Content = bytes.ReplaceAll(f.Content, derived, []byte(stacks.Masked))
 		s.files[f.Name] = f
 	}
 	if s.cfg.Nginx.TLS {

@@ -68,7 +68,7 @@ func TestInPlaceUpdateVersusReplace(t *testing.T) {
 func TestProtectChange(t *testing.T) {
 	r := compareEdited(t, "isl:protectData", "true")
 	a := actions(r)
-	vols := []string{"Volume redis-data", "Volume prometheus-data", "Volume grafana-data", "Volume alertmanager-data"}
+	vols := []string{"Volume redis-data", "Volume prometheus-data", "Volume grafana-data", "Volume alertmanager-data", "Volume backup-data"}
 	for _, v := range vols {
 		if c := a[v]; c.Action != "options" || len(c.Reasons) != 1 || c.Reasons[0] != "option protect: (unset) → true" {
 			t.Errorf("%s: %+v", v, c)

@@ -34,22 +34,34 @@ type App struct {
 	handler http.Handler
 }
 
-// New builds the app: Redis when REDIS_HOST is set (R9: with its password), else the embedded
+// New builds the app: Redis when REDIS_HOST or REDIS_SENTINELS is set (R9: with its password), else the embedded
 // in-memory store. It does not connect yet; a Redis that is down makes the app degraded, not dead.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
 	kind := "memory"
 	connected := func() bool { return true }
+	var replication func() isl.Replication
 	var counter func(string) httprate.LimitCounter
-	if addr := cfg.RedisAddr(); addr != "" {
+	if cfg.UseRedis() {
 		kind = "redis"
 		redis.SetLibraryLogger(log)
+		repl := metrics.NewReplication(a.metrics.Registry)
 		a.redis = redis.New(redis.Options{
-			Addr:     addr,
-			Username: cfg.RedisUsername,
-			Password: cfg.RedisPassword,
-			DB:       cfg.RedisDB,
-			Logger:   log,
+			Addr:             cfg.RedisAddr(),
+			Username:         cfg.RedisUsername,
+			Password:         cfg.RedisPassword,
+			DB:               cfg.RedisDB,
+			SentinelAddrs:    cfg.RedisSentinels,
+			MasterName:       cfg.RedisMasterName,
+			SentinelUsername: cfg.RedisSentinelUsername,
+			SentinelPassword: cfg.RedisSentinelPassword,
+			WaitReplicas:     cfg.RedisWaitReplicas,
+			WaitTimeout:      cfg.RedisWaitTimeout,
+			OnReplication: func(prev, cur isl.Replication) {
+				repl.Observe(prev.Primary, cur.Primary, cur.ReplicasOnline, cur.LagBytes)
+			},
+			OnNotReplicated: repl.NotReplicated.Inc,
+			Logger:          log,
 			OnState: func(up bool) {
 				if up {
 					a.metrics.RedisConnected.Set(1)
@@ -65,6 +77,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		})
 		a.store = a.redis
 		connected = a.redis.Connected
+		replication = a.redis.Replication
 		// Rate limits are global: every replica counts in the same Redis.
 		counter = func(name string) httprate.LimitCounter { return a.redis.LimitCounter(name) }
 	} else {
@@ -80,7 +93,8 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a.metrics.UseStore(kind)
 	a.handler = islhttp.NewServer(islhttp.Deps{
 		Config: cfg, Logger: log, Metrics: a.metrics, Store: a.store, StoreKind: kind, StoreConnected: connected,
-		RateCounter: counter, Cache: cache,
+		StoreReplication: replication,
+		RateCounter:      counter, Cache: cache,
 	})
 	return a, nil
 }

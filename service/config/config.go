@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -40,6 +41,15 @@ type Config struct {
 	EnableCache               bool          // ENABLE_CACHE: cache complete responses of the deterministic endpoints
 	CacheMaxBytes             int           // CACHE_MAX_MB (in MiB): bound of the in-process response cache
 	CacheTTL                  time.Duration // CACHE_TTL_SECONDS: lifetime of a cached response
+
+	// Sentinel (Redis primary + replica with automatic failover). When RedisSentinels is set the
+	// service finds the primary through the Sentinels instead of REDIS_HOST/REDIS_PORT.
+	RedisSentinels        []string      // REDIS_SENTINELS: host:port,… of the Sentinels
+	RedisMasterName       string        // REDIS_MASTER_NAME: the name the Sentinels monitor
+	RedisSentinelUsername string        // REDIS_SENTINEL_USERNAME: ACL user on the Sentinels (empty = their default user)
+	RedisSentinelPassword string        // REDIS_SENTINEL_PASSWORD: that user's password on the Sentinels (empty = none)
+	RedisWaitReplicas     int           // REDIS_WAIT_REPLICAS: replicas that must confirm each write (default 1 with Sentinels, else 0)
+	RedisWaitTimeout      time.Duration // REDIS_WAIT_TIMEOUT_MS: how long a write waits for them before answering 503
 }
 
 // Keys lists every key the service reads, for .env.example and the diagnose command.
@@ -48,6 +58,8 @@ var Keys = []string{
 	"REDIS_USERNAME", "REDIS_PASSWORD", "SECRET_KEY", "API_KEYS", "RATE_LIMIT_PER_MINUTE", "MAX_MONTE_CARLO_ITERATIONS",
 	"ENABLE_MONITORING", "REQUEST_TIMEOUT_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "TRUSTED_PROXIES",
 	"MAX_CONCURRENT_COMPUTATIONS", "ENABLE_CACHE", "CACHE_MAX_MB", "CACHE_TTL_SECONDS",
+	"REDIS_SENTINELS", "REDIS_MASTER_NAME", "REDIS_SENTINEL_USERNAME", "REDIS_SENTINEL_PASSWORD",
+	"REDIS_WAIT_REPLICAS", "REDIS_WAIT_TIMEOUT_MS",
 }
 
 // MaxMonteCarloCap is R1's ceiling on samples per request, whatever the configuration says.
@@ -133,6 +145,28 @@ func FromLookup(look Lookup) (Config, error) {
 		CacheMaxBytes:             num("CACHE_MAX_MB", 64, 1, 65536) << 20,
 		CacheTTL:                  time.Duration(num("CACHE_TTL_SECONDS", 600, 1, 30*86400)) * time.Second,
 	}
+	for _, a := range strings.Split(str("REDIS_SENTINELS", ""), ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if h, p, err := net.SplitHostPort(a); err != nil || h == "" || p == "" {
+			errs = append(errs, fmt.Errorf("REDIS_SENTINELS: %q is not host:port", a))
+			continue
+		}
+		c.RedisSentinels = append(c.RedisSentinels, a)
+	}
+	c.RedisMasterName = str("REDIS_MASTER_NAME", "")
+	c.RedisSentinelUsername = str("REDIS_SENTINEL_USERNAME", "")
+	c.RedisSentinelPassword = str("REDIS_SENTINEL_PASSWORD", "")
+	waitDefault := 0
+	if len(c.RedisSentinels) > 0 {
+		waitDefault = 1
+		if c.RedisMasterName == "" {
+			errs = append(errs, errors.New("REDIS_SENTINELS is set: REDIS_MASTER_NAME must name the monitored primary"))
+		}
+	}
+	c.RedisWaitReplicas = num("REDIS_WAIT_REPLICAS", waitDefault, 0, 10)
+	c.RedisWaitTimeout = time.Duration(num("REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60000)) * time.Millisecond
 	// TRUST_PROXY=true trusted X-Real-IP from any peer: a client talking to a replica directly
 	// could pick a fresh address per request and was never rate limited. The proxies are now named.
 	if boolean("TRUST_PROXY", false) {
@@ -179,8 +213,8 @@ func FromLookup(look Lookup) (Config, error) {
 		if len(c.APIKeys) == 0 {
 			errs = append(errs, errors.New("ENV=production requires at least one key in API_KEYS"))
 		}
-		if c.RedisHost == "" {
-			errs = append(errs, errors.New("ENV=production requires REDIS_HOST (the in-memory store is per process)"))
+		if c.RedisHost == "" && len(c.RedisSentinels) == 0 {
+			errs = append(errs, errors.New("ENV=production requires REDIS_HOST or REDIS_SENTINELS (the in-memory store is per process)"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -208,9 +242,12 @@ func (c Config) Production() bool { return c.Env == "production" }
 // Addr is the listen address.
 func (c Config) Addr() string { return fmt.Sprintf("%s:%d", c.Host, c.Port) }
 
-// RedisAddr is host:port of Redis, empty when Redis is not configured.
+// UseRedis reports whether the service keeps its state in Redis (directly or through Sentinel).
+func (c Config) UseRedis() bool { return c.RedisHost != "" || len(c.RedisSentinels) > 0 }
+
+// RedisAddr is host:port of Redis, empty when Redis is not configured or is found through Sentinel.
 func (c Config) RedisAddr() string {
-	if c.RedisHost == "" {
+	if c.RedisHost == "" || len(c.RedisSentinels) > 0 {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d", c.RedisHost, c.RedisPort)

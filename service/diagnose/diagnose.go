@@ -24,6 +24,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/isl"
+	"github.com/olumi/isl/service/redis"
 )
 
 // Status of one check.
@@ -154,6 +156,9 @@ func checkConfig(look config.Lookup) (config.Config, []Result, bool) {
 }
 
 func storeName(c config.Config) string {
+	if len(c.RedisSentinels) > 0 {
+		return fmt.Sprintf("redis via sentinels %s (master %s)", strings.Join(c.RedisSentinels, ","), c.RedisMasterName)
+	}
 	if c.RedisAddr() == "" {
 		return "in-memory"
 	}
@@ -168,6 +173,18 @@ func rate(c config.Config) string {
 }
 
 func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) []Result {
+	var sentinel []Result
+	if len(cfg.RedisSentinels) > 0 {
+		// Find the primary the way the service does, then check it like a single Redis.
+		addr, res := primaryFromSentinels(ctx, cfg, timeout)
+		if addr == "" {
+			return res
+		}
+		sentinel = res
+		host, port, _ := strings.Cut(addr, ":")
+		cfg.RedisSentinels, cfg.RedisHost = nil, host
+		fmt.Sscan(port, &cfg.RedisPort)
+	}
 	if cfg.RedisAddr() == "" {
 		return []Result{{"redis", Warn, "REDIS_HOST is unset: preference state lives in this process only and is lost on restart",
 			"set REDIS_HOST/REDIS_PORT/REDIS_PASSWORD to share state between replicas (required for ENV=production)"}}
@@ -189,7 +206,10 @@ func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) [
 	if med > SlowPing {
 		r.Status, r.Fix = Warn, fmt.Sprintf("PING above %s: check network distance and Redis load (redis-cli --latency, SLOWLOG GET 10)", SlowPing)
 	}
-	out := []Result{r}
+	out := append(sentinel, r)
+	if info, err := rdb.Info(ctx, "replication").Result(); err == nil {
+		out = append(out, replicationResult(redis.ParseReplication(info), cfg.RedisWaitReplicas))
+	}
 	if info, err := rdb.Info(ctx, "persistence").Result(); err == nil {
 		if strings.Contains(info, "aof_enabled:1") {
 			out = append(out, Result{"redis persistence", OK, "AOF enabled", ""})
@@ -199,6 +219,54 @@ func checkRedis(ctx context.Context, cfg config.Config, timeout time.Duration) [
 		}
 	}
 	return out
+}
+
+// primaryFromSentinels asks every Sentinel for the primary: it reports which ones answer and
+// whether they agree.
+func primaryFromSentinels(ctx context.Context, cfg config.Config, timeout time.Duration) (string, []Result) {
+	seen := map[string]int{}
+	var down []string
+	for _, a := range cfg.RedisSentinels {
+		sc := goredis.NewSentinelClient(&goredis.Options{Addr: a, Username: cfg.RedisSentinelUsername, Password: cfg.RedisSentinelPassword, DialTimeout: timeout,
+			ReadTimeout: timeout, WriteTimeout: timeout, MaxRetries: -1, Protocol: 2, DisableIdentity: true, DialerRetries: 1})
+		hp, err := sc.GetMasterAddrByName(ctx, cfg.RedisMasterName).Result()
+		sc.Close()
+		if err != nil || len(hp) != 2 {
+			down = append(down, fmt.Sprintf("%s (%v)", a, err))
+			continue
+		}
+		seen[hp[0]+":"+hp[1]]++
+	}
+	if len(seen) == 0 {
+		return "", []Result{{"redis sentinel", Fail, "no Sentinel names the primary " + cfg.RedisMasterName + ": " + strings.Join(down, "; "),
+			"check REDIS_SENTINELS, REDIS_MASTER_NAME, REDIS_SENTINEL_USERNAME and REDIS_SENTINEL_PASSWORD, and that the Sentinels run (redis-cli -p 26379 SENTINEL MASTERS)"}}
+	}
+	best, n := "", 0
+	for a, c := range seen {
+		if c > n || (c == n && a < best) {
+			best, n = a, c
+		}
+	}
+	r := Result{"redis sentinel", OK, fmt.Sprintf("primary %s named by %d of %d Sentinels", best, n, len(cfg.RedisSentinels)), ""}
+	if len(seen) > 1 {
+		r.Status, r.Fix = Warn, "the Sentinels disagree on the primary (a failover is under way?): run diagnose again in a few seconds"
+	} else if len(down) > 0 {
+		r.Status, r.Fix = Warn, "not every Sentinel answers ("+strings.Join(down, "; ")+"): with fewer than 2 the quorum is lost and no failover can happen"
+	}
+	return best, []Result{r}
+}
+
+func replicationResult(r isl.Replication, want int) Result {
+	res := Result{"redis replication", OK, fmt.Sprintf("role %s, %d replica(s) online, lag %d bytes", r.Role, r.ReplicasOnline, r.LagBytes), ""}
+	switch {
+	case r.Role != "master":
+		res.Status, res.Fix = Fail, "this node is not the primary: the service would write to a replica; check REDIS_HOST or the Sentinels"
+	case want > 0 && r.ReplicasOnline < want:
+		res.Status, res.Fix = Warn, fmt.Sprintf("REDIS_WAIT_REPLICAS=%d but %d replica(s) online: writes are acknowledged without replication until the replica is back (start it; Sentinel re-attaches it)", want, r.ReplicasOnline)
+	case r.LagBytes > 1<<20:
+		res.Status, res.Fix = Warn, "the replica is more than 1 MiB behind: check its load and the network; writes may answer 503 until it catches up"
+	}
+	return res
 }
 
 func redisFailure(cfg config.Config, err error) Result {

@@ -16,6 +16,15 @@ type healthDependency struct {
 	Status    string   `json:"status"` // connected | disconnected
 	Backend   string   `json:"backend"`
 	LatencyMS *float64 `json:"latency_ms"`
+	// Replication is present when Redis runs with replicas behind Sentinel (or reports any).
+	Replication *healthReplication `json:"replication,omitempty"`
+}
+
+type healthReplication struct {
+	Primary         string `json:"primary"`
+	Role            string `json:"role"`
+	ReplicasOnline  int    `json:"replicas_online"`
+	ReplicaLagBytes int64  `json:"replica_lag_bytes"`
 }
 
 type healthResponse struct {
@@ -44,6 +53,7 @@ type healthSnapshot struct {
 type healthCache struct {
 	kind  string
 	store isl.Store
+	repl  func() isl.Replication // nil without a Redis topology
 	cur   atomic.Pointer[healthSnapshot]
 	mu    sync.Mutex // held by the one re-checking request
 }
@@ -85,6 +95,11 @@ func (c *healthCache) check() *healthSnapshot {
 			dep.Status = "disconnected"
 		}
 	}
+	if c.repl != nil {
+		if r := c.repl(); r.Known {
+			dep.Replication = &healthReplication{Primary: r.Primary, Role: r.Role, ReplicasOnline: r.ReplicasOnline, ReplicaLagBytes: r.LagBytes}
+		}
+	}
 	status := "healthy"
 	if dep.Status != "connected" {
 		status = "degraded"
@@ -104,7 +119,7 @@ func (c *healthCache) check() *healthSnapshot {
 // degraded service still answers 200: stateless endpoints keep working, and a failing container
 // healthcheck would only make things worse.
 func (s *server) handleHealth() http.HandlerFunc {
-	c := &healthCache{kind: s.kind, store: s.store}
+	c := &healthCache{kind: s.kind, store: s.store, repl: s.repl}
 	return func(w http.ResponseWriter, r *http.Request) {
 		snap := c.get(time.Now())
 		b := make([]byte, 0, len(snap.head)+len(snap.tail)+27)

@@ -29,6 +29,8 @@ type Deps struct {
 	StoreKind string
 	// StoreConnected reports the store's last known reachability (the Redis health loop's view).
 	StoreConnected func() bool
+	// StoreReplication reports the Redis topology (primary, online replicas, lag); nil without one.
+	StoreReplication func() isl.Replication
 	// Cache keeps complete responses when Config.EnableCache is set (the Redis store, to share
 	// them between replicas); nil gives an in-process cache of Config.CacheMaxBytes.
 	Cache isl.ResponseCache
@@ -47,6 +49,7 @@ type server struct {
 	store   isl.Store
 	kind    string
 	up      func() bool
+	repl    func() isl.Replication
 	now     func() time.Time
 	slots   chan struct{}  // one token per running computation
 	idle    chan job       // workers waiting for their next computation
@@ -66,7 +69,7 @@ func (s *server) rateCounter(name string) httprate.LimitCounter {
 
 // NewServer returns the whole HTTP API as one handler.
 func NewServer(d Deps) http.Handler {
-	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, now: d.Now,
+	s := &server{cfg: d.Config, log: d.Logger, metrics: d.Metrics, store: d.Store, kind: d.StoreKind, up: d.StoreConnected, repl: d.StoreReplication, now: d.Now,
 		proxies: newTrustedProxies(d.Config.TrustedProxies), counter: d.RateCounter}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -34,10 +34,28 @@ import (
 
 // Options configures a Store. Zero values take the documented defaults.
 type Options struct {
-	Addr     string // host:port, default "localhost:6379"
+	Addr     string // host:port, default "localhost:6379"; ignored with SentinelAddrs
 	Username string // REDIS_USERNAME: ACL user; empty = the default user
 	Password string // REDIS_PASSWORD (R9); empty = no AUTH
 	DB       int
+
+	// SentinelAddrs (REDIS_SENTINELS) switches to go-redis' failover client: the primary named
+	// MasterName is looked up through these Sentinels, and the client follows a failover
+	// (+switch-master) by itself.
+	SentinelAddrs    []string
+	MasterName       string
+	SentinelUsername string // the ACL user on the Sentinels; empty = their default user
+	SentinelPassword string // that user's password on the Sentinels; empty = none
+	// WaitReplicas (REDIS_WAIT_REPLICAS) replicas must confirm each write within WaitTimeout
+	// (default 1 s) before it is acknowledged; otherwise the write fails with ErrNotReplicated.
+	// 0 = no waiting (a single Redis).
+	WaitReplicas int
+	WaitTimeout  time.Duration
+	// OnReplication is called after every topology refresh (every HealthInterval) with the previous
+	// and the new state; the service feeds the isl_redis_* replication metrics from it.
+	OnReplication func(prev, cur Replication)
+	// OnNotReplicated is called for every write answered ErrNotReplicated.
+	OnNotReplicated func()
 
 	DialTimeout  time.Duration // default 5 s (§11)
 	ReadTimeout  time.Duration // default 5 s
@@ -71,9 +89,20 @@ const MaxResponses = 1000
 
 // Store is an isl.Store backed by Redis. Safe for concurrent use.
 type Store struct {
-	rdb      *goredis.Client
-	log      *slog.Logger
-	addr     string
+	rdb  *goredis.Client
+	log  *slog.Logger
+	addr string
+
+	sentinels       []*goredis.SentinelClient
+	masterName      string
+	waitReplicas    int
+	waitTimeout     time.Duration
+	onReplication   func(prev, cur Replication)
+	alone           atomic.Bool // the primary has no online replica: writes are not waited for
+	onNotReplicated func()
+	replMu          sync.Mutex
+	repl            Replication
+
 	interval time.Duration
 	pingWait time.Duration
 	onState  func(bool)
@@ -118,34 +147,67 @@ func New(o Options) *Store {
 	if o.AdmitBelow <= 0 || o.AdmitBelow > 1 {
 		o.AdmitBelow = 0.9
 	}
-	rdb := goredis.NewClient(&goredis.Options{
-		Addr:         o.Addr,
-		Username:     o.Username,
-		Password:     o.Password,
-		DB:           o.DB,
-		DialTimeout:  o.DialTimeout,
-		ReadTimeout:  o.ReadTimeout,
-		WriteTimeout: o.WriteTimeout,
-		MaxRetries:   o.MaxRetries,
-		// One dial attempt per try: the per-command retry and the health loop already retry, and
-		// go-redis' default (5 dials, 100 ms apart) would make every call against a dead Redis slow.
-		DialerRetries: 1,
-		PoolSize:      o.PoolSize,
-		// Keep to RESP2 so any Redis ≥ 6.2 (GETEX) works, including proxies without HELLO.
-		Protocol:        2,
-		DisableIdentity: true,
-	})
-	return &Store{
-		rdb:      rdb,
-		log:      o.Logger.With("component", "redis", "addr", o.Addr),
-		addr:     o.Addr,
-		interval: o.HealthInterval,
-		pingWait: o.DialTimeout + o.ReadTimeout,
-		onState:  o.OnState,
-		observe:  o.Observe,
-		onMemory: o.OnMemory,
-		admit:    o.AdmitBelow,
+	waitDefaults(&o)
+	s := &Store{
+		addr:            o.Addr,
+		interval:        o.HealthInterval,
+		pingWait:        o.DialTimeout + o.ReadTimeout,
+		onState:         o.OnState,
+		observe:         o.Observe,
+		masterName:      o.MasterName,
+		waitReplicas:    o.WaitReplicas,
+		waitTimeout:     o.WaitTimeout,
+		onReplication:   o.OnReplication,
+		onNotReplicated: o.OnNotReplicated,
+		onMemory:        o.OnMemory,
+		admit:           o.AdmitBelow,
 	}
+	if len(o.SentinelAddrs) > 0 {
+		s.addr = "sentinel:" + o.MasterName
+		s.rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{
+			MasterName:       o.MasterName,
+			SentinelAddrs:    o.SentinelAddrs,
+			SentinelUsername: o.SentinelUsername,
+			SentinelPassword: o.SentinelPassword,
+			Username:         o.Username,
+			Password:         o.Password,
+			DB:               o.DB,
+			DialTimeout:      o.DialTimeout,
+			ReadTimeout:      o.ReadTimeout,
+			WriteTimeout:     o.WriteTimeout,
+			MaxRetries:       o.MaxRetries,
+			DialerRetries:    1,
+			PoolSize:         o.PoolSize,
+			Protocol:         2,
+			DisableIdentity:  true,
+		})
+		for _, a := range o.SentinelAddrs {
+			s.sentinels = append(s.sentinels, goredis.NewSentinelClient(&goredis.Options{
+				Addr: a, Username: o.SentinelUsername, Password: o.SentinelPassword, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
+				WriteTimeout: o.WriteTimeout, MaxRetries: -1, DialerRetries: 1, Protocol: 2, DisableIdentity: true,
+			}))
+		}
+	} else {
+		s.rdb = goredis.NewClient(&goredis.Options{
+			Addr:         o.Addr,
+			Username:     o.Username,
+			Password:     o.Password,
+			DB:           o.DB,
+			DialTimeout:  o.DialTimeout,
+			ReadTimeout:  o.ReadTimeout,
+			WriteTimeout: o.WriteTimeout,
+			MaxRetries:   o.MaxRetries,
+			// One dial attempt per try: the per-command retry and the health loop already retry, and
+			// go-redis' default (5 dials, 100 ms apart) would make every call against a dead Redis slow.
+			DialerRetries: 1,
+			PoolSize:      o.PoolSize,
+			// Keep to RESP2 so any Redis ≥ 6.2 (GETEX) works, including proxies without HELLO.
+			Protocol:        2,
+			DisableIdentity: true,
+		})
+	}
+	s.log = o.Logger.With("component", "redis", "addr", s.addr)
+	return s
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -194,7 +256,9 @@ func (s *Store) GetBeliefs(ctx context.Context, userID string) ([]byte, bool, er
 
 // PutBeliefs implements isl.Store.
 func (s *Store) PutBeliefs(ctx context.Context, userID string, doc []byte) error {
-	if err := s.rdb.Set(ctx, userKey(userID, "beliefs"), doc, isl.BeliefTTL).Err(); err != nil {
+	if err := s.write(ctx, func(c goredis.Cmdable) error {
+		return c.Set(ctx, userKey(userID, "beliefs"), doc, isl.BeliefTTL).Err()
+	}); err != nil {
 		return s.fail("put_beliefs", "put beliefs", err)
 	}
 	s.ok("put_beliefs")
@@ -217,14 +281,28 @@ redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 return 1
 `)
 
+// errNoSwap ends a write whose compare-and-set found other beliefs (no write happened).
+var errNoSwap = errors.New("beliefs changed")
+
 // SwapBeliefs implements isl.BeliefsSwapper.
 func (s *Store) SwapBeliefs(ctx context.Context, userID string, old []byte, existed bool, doc []byte) (bool, error) {
 	flag := "0"
 	if existed {
 		flag = "1"
 	}
-	n, err := swapBeliefs.Run(ctx, s.rdb, []string{userKey(userID, "beliefs")},
-		flag, old, doc, int64(isl.BeliefTTL/time.Second)).Int()
+	var n int
+	err := s.write(ctx, func(c goredis.Cmdable) (err error) {
+		n, err = swapBeliefs.Run(ctx, c, []string{userKey(userID, "beliefs")},
+			flag, old, doc, int64(isl.BeliefTTL/time.Second)).Int()
+		if err == nil && n != 1 {
+			return errNoSwap // nothing written: nothing to wait for
+		}
+		return err
+	})
+	if errors.Is(err, errNoSwap) {
+		s.ok("put_beliefs")
+		return false, nil
+	}
 	if err != nil {
 		return false, s.fail("put_beliefs", "swap beliefs", err)
 	}
@@ -238,7 +316,9 @@ func (s *Store) PutQuery(ctx context.Context, userID, queryID string, doc []byte
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(ctx, userKey(userID, "query:"+q), doc, isl.QueryTTL).Err(); err != nil {
+	if err := s.write(ctx, func(c goredis.Cmdable) error {
+		return c.Set(ctx, userKey(userID, "query:"+q), doc, isl.QueryTTL).Err()
+	}); err != nil {
 		return s.fail("put_query", "put query", err)
 	}
 	s.ok("put_query")
@@ -273,16 +353,19 @@ func (s *Store) RecordResponse(ctx context.Context, userID, queryID string, resp
 	answered, responses := userKey(userID, "queries"), userKey(userID, "responses")
 	entry := storekey.Response(queryID, response, at)
 	var card *goredis.IntCmd
-	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.ZAdd(ctx, answered, goredis.Z{Score: float64(at.Unix()), Member: q})
-		p.Expire(ctx, answered, isl.QueryTTL)
-		p.RPush(ctx, responses, entry)
-		// The history keeps the last MaxResponses answers (as the in-memory store does): one user
-		// answering in a loop must not grow without bound.
-		p.LTrim(ctx, responses, -MaxResponses, -1)
-		p.Expire(ctx, responses, isl.ResponseTTL)
-		card = p.ZCard(ctx, answered)
-		return nil
+	err = s.write(ctx, func(c goredis.Cmdable) error {
+		_, err := c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.ZAdd(ctx, answered, goredis.Z{Score: float64(at.Unix()), Member: q})
+			p.Expire(ctx, answered, isl.QueryTTL)
+			p.RPush(ctx, responses, entry)
+			// The history keeps the last MaxResponses answers (as the in-memory store does): one user
+			// answering in a loop must not grow without bound.
+			p.LTrim(ctx, responses, -MaxResponses, -1)
+			p.Expire(ctx, responses, isl.ResponseTTL)
+			card = p.ZCard(ctx, answered)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return 0, s.fail("record_response", "record response", err)
@@ -313,7 +396,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 			return s.fail("delete_user", "delete user", err)
 		}
 		if len(keys) > 0 {
-			if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+			if err := s.write(ctx, func(c goredis.Cmdable) error { return c.Del(ctx, keys...).Err() }); err != nil {
 				return s.fail("delete_user", "delete user", err)
 			}
 		}
@@ -336,7 +419,13 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements isl.Store.
-func (s *Store) Close() error { return s.rdb.Close() }
+func (s *Store) Close() error {
+	errs := []error{s.rdb.Close()}
+	for _, sc := range s.sentinels {
+		errs = append(errs, sc.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // Run pings Redis every HealthInterval until ctx ends, keeping Connected/OnState current while
 // go-redis redials underneath (R11). While Redis is down it logs with backoff (first failure, then
@@ -358,7 +447,11 @@ func (s *Store) Run(ctx context.Context) {
 			s.setState(true, nil)
 			failures, logGap = 0, s.interval
 			s.readMemory(ctx)
-		} else {
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.pingWait)
+		s.refreshReplication(rctx)
+		cancel()
+		if err != nil {
 			// The first failure is logged by setState; repeat with a growing gap.
 			s.setState(false, err)
 			failures++
@@ -441,7 +534,8 @@ func (s *Store) fail(op, what string, err error) error {
 		// noeviction at maxmemory: Redis is up and refuses to grow; nothing was evicted.
 		return fmt.Errorf("%s: %w: %w", what, isl.ErrStorageFull, err)
 	}
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	// Nor does a write the replica did not confirm in time: the primary answered.
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNotReplicated) {
 		s.setState(false, err)
 	}
 	return fmt.Errorf("%s: %w: %w", what, isl.ErrUnavailable, err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/olumi/isl/stacks"
 	"github.com/olumi/isl/stacks/certs"
 )
 
@@ -123,5 +124,62 @@ func TestUpRefusesWithoutRoot(t *testing.T) {
 	_, err := Up(t.Context(), Options{Root: dir, Dir: filepath.Join(dir, "state"), Stack: "nosuch"})
 	if err == nil {
 		t.Fatal("want an error for a missing stack file")
+	}
+}
+
+// The pilot's processes: Redis primary, replica and three Sentinels first, the replicas pointed at
+// the Sentinels, the entry, and the backup runner with the same Redis environment.
+func TestDeclarePilotTopology(t *testing.T) {
+	root, err := stacks.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Root: root, Dir: t.TempDir(), Stack: "pilot", RateLimit: -1}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadStack(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := allocate(cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := stacks.Build(cfg, pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &State{Dir: o.Dir, RedisPassword: "correct-horse-battery", ISLBinary: "/bin/isl"}
+	if err := declare(b, o, st); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range st.Components {
+		names = append(names, c.Name)
+	}
+	want := "redis redis-replica sentinel-1 sentinel-2 sentinel-3 isl-1 isl-2 isl-3 nginx alertmanager nginx-exporter prometheus backup"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("components %v, want %s", names, want)
+	}
+	// The replicas are the restricted ACL user on Redis and on the Sentinels; the backup runner is
+	// admin (BGSAVE).
+	isl1, _ := st.Component("isl-1")
+	svc := stacks.RedisServicePassword(st.RedisPassword)
+	if isl1.Env["REDIS_SENTINELS"] != strings.Join(st.Sentinels, ",") || isl1.Env["REDIS_MASTER_NAME"] != "isl" ||
+		isl1.Env["REDIS_USERNAME"] != stacks.RedisServiceUser || isl1.Env["REDIS_PASSWORD"] != svc ||
+		isl1.Env["REDIS_SENTINEL_USERNAME"] != stacks.RedisServiceUser || isl1.Env["REDIS_SENTINEL_PASSWORD"] != svc || isl1.Env["REDIS_HOST"] != "" {
+		t.Errorf("isl-1 Redis env: %v", isl1.Env)
+	}
+	bk, _ := st.Component("backup")
+	if bk.Env["REDIS_SENTINELS"] != isl1.Env["REDIS_SENTINELS"] || bk.Env["REDIS_USERNAME"] != stacks.RedisAdminUser ||
+		bk.Env["REDIS_PASSWORD"] != st.RedisPassword || bk.Env["REDIS_SENTINEL_USERNAME"] != stacks.RedisAdminUser ||
+		bk.Command[1] != "backup" || bk.HealthURL == "" {
+		t.Errorf("backup: %v %v", bk.Command, bk.Env)
+	}
+	for _, c := range st.Components {
+		if c.Log == "" {
+			t.Errorf("%s has no log", c.Name)
+		}
 	}
 }

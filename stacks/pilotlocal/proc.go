@@ -145,7 +145,7 @@ var insecureClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Tra
 }}
 
 func ready(ctx context.Context, c *Component, redisPassword string) error {
-	if c.Kind == "redis" {
+	if c.Kind == "redis" || c.Kind == "sentinel" {
 		return redisPing(c.Addr, redisPassword)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.HealthURL, nil)

@@ -1,4 +1,5 @@
-// Package pilotlocal runs a stack's topology — Redis, N ISL replicas, nginx, Prometheus — as loopback
+// Package pilotlocal runs a stack's topology — Redis (or primary, replica and three Sentinels), N ISL
+// replicas, nginx, Prometheus, the backup runner — as loopback
 // processes from Debian's packages, on the very files stacks renders for the Pulumi program (one
 // source of truth: Build and Bundle.Files). It is what `make pilot-local` runs, and what the
 // end-to-end tests drive to prove failover, persistence and monitoring for real.
@@ -22,8 +23,8 @@ const StateFile = "state.json"
 
 // Component is one process of the topology.
 type Component struct {
-	Name      string            `json:"name"` // redis, isl-1…isl-N, nginx, prometheus
-	Kind      string            `json:"kind"` // redis | isl | nginx | prometheus
+	Name      string            `json:"name"` // redis[, redis-replica, sentinel-1…3], isl-1…isl-N, nginx, prometheus[, backup]
+	Kind      string            `json:"kind"` // redis | sentinel | isl | nginx | prometheus | backup
 	PID       int               `json:"pid"`
 	Command   []string          `json:"command"`
 	Env       map[string]string `json:"env,omitempty"` // on top of a minimal base environment
@@ -45,7 +46,9 @@ type State struct {
 	PrometheusURL string `json:"prometheus_url"` // base URL incl. the /prometheus prefix
 	// AlertmanagerURL is Alertmanager's API (amtool --alertmanager.url).
 	AlertmanagerURL string       `json:"alertmanager_url"`
-	RedisAddr       string       `json:"redis_addr"`
+	RedisAddr       string       `json:"redis_addr"`          // the initial primary
+	Sentinels       []string     `json:"sentinels,omitempty"` // with Redis HA: REDIS_SENTINELS
+	BackupDir       string       `json:"backup_dir,omitempty"`
 	RedisPassword   string       `json:"redis_password"`
 	ISLBinary       string       `json:"isl_binary"`
 	Files           []string     `json:"files"` // rendered files

@@ -3,6 +3,8 @@
 //	isl               serve (configuration from the environment and ./.env)
 //	isl healthcheck   exit 0 iff GET /health on this host answers 200 (for container healthchecks)
 //	isl diagnose      check configuration, Redis, /health, /metrics and the API key (exit 1 on FAIL)
+//	isl backup        take a checked Redis backup (--every D: keep taking them, serving /metrics)
+//	isl restore       restore a backup's RDB file into the running primary
 //	isl version       print the version, commit and build date (set at link time)
 package main
 
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/service/app"
+	"github.com/olumi/isl/service/backup"
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/diagnose"
 	"github.com/olumi/isl/service/isl"
@@ -28,6 +31,8 @@ commands:
   serve        run the service (the default; configuration from the environment and ./.env)
   healthcheck  exit 0 iff GET /health on this host answers 200 (for container healthchecks)
   diagnose     check configuration, Redis, /health, /metrics and the API key (isl diagnose --help)
+  backup       take a checked Redis backup (--every D: keep taking them, serving /metrics; isl backup --help)
+  restore      restore a backup's RDB file into the running primary (isl restore --help)
   version      print the version, commit, build date and Go version
   help         this text
 `
@@ -44,6 +49,8 @@ func main() {
 		os.Exit(healthcheck())
 	case "diagnose":
 		os.Exit(diagnose.Main(os.Args[2:], ".env", os.Stdout, os.Stderr))
+	case "backup", "restore":
+		os.Exit(backupCmd(cmd, os.Args[2:]))
 	default:
 		os.Exit(info(cmd, os.Stdout, os.Stderr))
 	}
@@ -99,4 +106,18 @@ func healthcheck() int {
 		return 1
 	}
 	return 0
+}
+
+func backupCmd(cmd string, args []string) int {
+	look, err := backup.EnvLookup(".env")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "isl %s: %v\n", cmd, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cmd == "restore" {
+		return backup.RestoreMain(ctx, args, look, os.Stdout, os.Stderr)
+	}
+	return backup.Main(ctx, args, look, os.Stdout, os.Stderr)
 }

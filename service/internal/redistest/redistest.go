@@ -41,13 +41,7 @@ type Server struct {
 // by t.Cleanup.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redistest: redis-server not on PATH (required when CI=true): %v", err)
-		}
-		t.Skipf("redistest: redis-server not on PATH: %v", err)
-	}
+	bin := serverBinary(t)
 	pw := make([]byte, 12)
 	if _, err := rand.Read(pw); err != nil {
 		t.Fatalf("redistest: password: %v", err)
@@ -106,25 +100,7 @@ func (s *Server) Restart() {
 // Do sends one command over a fresh authenticated connection and returns the raw RESP2 reply
 // (e.g. "+OK\r\n", ":86400\r\n"). It is meant for small inspections (TTL, DBSIZE) in tests that
 // would rather not build a client.
-func (s *Server) Do(args ...string) (string, error) {
-	c, err := net.DialTimeout("tcp", s.Addr, 2*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	r := bufio.NewReader(c)
-	if _, err := c.Write(encode("AUTH", s.Password)); err != nil {
-		return "", err
-	}
-	if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
-		return "", fmt.Errorf("auth: %q %v", line, err)
-	}
-	if _, err := c.Write(encode(args...)); err != nil {
-		return "", err
-	}
-	return readReply(r)
-}
+func (s *Server) Do(args ...string) (string, error) { return do(s.Addr, s.Password, args...) }
 
 func (s *Server) launch() error {
 	s.mu.Lock()
@@ -167,6 +143,19 @@ func (s *Server) launch() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// serverBinary finds redis-server: a skip without it, a failure when CI=true.
+func serverBinary(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redistest: redis-server not on PATH (required when CI=true): %v", err)
+		}
+		t.Skipf("redistest: redis-server not on PATH: %v", err)
+	}
+	return bin
 }
 
 func encode(args ...string) []byte {

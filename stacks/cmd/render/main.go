@@ -1,5 +1,6 @@
-// Command render writes the configuration files of a stack — nginx.conf, redis.conf,
-// prometheus.yml, isl-alerts.yml, alertmanager.yml (and, for containers, nginx-watch.sh and Grafana provisioning) —
+// Command render writes the configuration files of a stack — nginx.conf, redis.conf (with Redis HA
+// also the nodes' and Sentinels' files), prometheus.yml, isl-alerts.yml, alertmanager.yml (and, for
+// containers, nginx-watch.sh and Grafana provisioning) —
 // through the same code the Pulumi program uses.
 //
 // Loopback processes (`make pilot-local`):
@@ -273,18 +274,43 @@ func manifest(cfg stacks.Config, b *stacks.Bundle, local bool, dir, pwFile, svcF
 	m.Endpoint = scheme + "://" + port
 	m.RedisAddr = fmt.Sprintf("127.0.0.1:%d", b.Redis.Port)
 	m.Commands["redis"] = []string{"redis-server", files["redis.conf"]}
+	if b.RedisHA != nil { // primary + replica on their node files, and the Sentinels
+		for _, n := range b.RedisHA.Nodes {
+			m.Commands[n.Name] = []string{"redis-server", files[n.Name+"-node.conf"]}
+			m.PidFiles[n.Name] = n.PidFile
+			if err := os.MkdirAll(n.Dir, 0o700); err != nil {
+				return m, err
+			}
+		}
+		for _, sn := range b.RedisHA.Sentinels {
+			m.Commands[sn.Name] = []string{"redis-server", files[sn.Name+".conf"], "--sentinel"}
+			m.PidFiles[sn.Name] = sn.PidFile
+			if err := os.MkdirAll(sn.Dir, 0o700); err != nil {
+				return m, err
+			}
+		}
+	}
+	if b.Backup != nil {
+		m.Commands["backup"] = append([]string{"isl"}, b.Backup.Args()...)
+	}
 	m.Commands["nginx"] = []string{"nginx", "-p", dir, "-c", files["nginx.conf"], "-e", b.Nginx.ErrorLog, "-g", "daemon off;"}
 	m.Commands["alertmanager"] = append([]string{"prometheus-alertmanager"}, b.AlertmanagerArgs...)
 	m.PidFiles["nginx"], m.PidFiles["redis"] = b.Nginx.PidFile, b.Redis.PidFile
 	// What each local replica needs to join this topology (REDIS_PASSWORD: the service password file).
 	for _, u := range b.Nginx.Upstreams {
 		host, port, _ := strings.Cut(u, ":")
-		m.ReplicaEnv = append(m.ReplicaEnv, map[string]string{
-			"HOST": host, "PORT": port, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": fmt.Sprint(b.Redis.Port), "REDIS_DB": "0",
+		env := map[string]string{
+			"HOST": host, "PORT": port,
 			"API_V1_PREFIX": cfg.Service.APIPrefix, "ENV": cfg.Service.Env, "LOG_LEVEL": cfg.Service.LogLevel,
 			"MAX_MONTE_CARLO_ITERATIONS": fmt.Sprint(cfg.Service.MaxMonteCarlo), "ENABLE_MONITORING": "true",
 			"TRUSTED_PROXIES": "127.0.0.1", "REDIS_USERNAME": stacks.RedisServiceUser, "SHUTDOWN_TIMEOUT_SECONDS": fmt.Sprint(stacks.ShutdownTimeout(cfg.Service.StopTimeoutSeconds)),
-		})
+		}
+		// Redis by host, or the Sentinels (REDIS_SENTINEL_PASSWORD: the service password file too).
+		for _, kv := range b.ServiceRedisEnv() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		m.ReplicaEnv = append(m.ReplicaEnv, env)
 	}
 	return m, nil
 }
