@@ -193,7 +193,7 @@ func testRedisRestart(t *testing.T, p *pilot, c *integration.Client) {
 		t.Fatalf("first answer: %+v %v", u1.QueriesCompleted, err)
 	}
 	p.stop(t, "redis", "TERM")
-	// While Redis is down, stateful calls answer 503 retryable (R11), stateless ones keep working.
+	// While Redis is down, stateful calls answer 503 retryable (docs/api.md#state), stateless ones keep working.
 	r, err := c.Post(ctx, payloads.Update.Path, payloads.UpdateBody(user, u1.NextQueryID, "A"))
 	if err != nil {
 		t.Fatal(err)

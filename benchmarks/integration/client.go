@@ -94,7 +94,7 @@ func (c *Client) Post(ctx context.Context, path string, body []byte) (Response, 
 	return c.Do(ctx, http.MethodPost, path, body, true)
 }
 
-// Elicit starts the preference flow for user (W5 context) and returns the first query id.
+// Elicit starts the preference flow for user (docs/api.md#elicit context) and returns the first query id.
 func (c *Client) Elicit(ctx context.Context, user string) (string, error) {
 	r, err := c.Post(ctx, payloads.Elicit.Path, payloads.ElicitBody(user))
 	if err != nil {
@@ -135,7 +135,7 @@ func (c *Client) Update(ctx context.Context, user, queryID string) (UpdateResult
 	return UpdateResult{QueriesCompleted: u.QueriesCompleted, NextQueryID: next, Raw: r.Raw}, nil
 }
 
-// DeleteUser erases the user's state (R3).
+// DeleteUser erases the user's state (docs/api.md#state).
 func (c *Client) DeleteUser(ctx context.Context, user string) (Response, error) {
 	return c.Do(ctx, http.MethodDelete, "/api/v1/users/"+user, nil, true)
 }

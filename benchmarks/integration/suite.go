@@ -15,7 +15,7 @@ import (
 	"github.com/olumi/isl/benchmarks/payloads"
 )
 
-// Run checks every endpoint's contract answer (§13 W1–W10 as the service implements the R-fixes),
+// Run checks every endpoint's contract answer (the worked examples (docs/api.md) as the service implements the documented behaviour),
 // the error envelopes, determinism and the preference flow against c. Each group is a subtest.
 func Run(t *testing.T, c *Client) {
 	t.Helper()
@@ -97,7 +97,7 @@ func expect(t *testing.T, v any, want string, path ...any) {
 	}
 }
 
-// topKeys lists a JSON object's member names in wire order (§1.3: documented order).
+// topKeys lists a JSON object's member names in wire order (docs/api.md#responses: documented order).
 func topKeys(t *testing.T, raw []byte) []string {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -160,7 +160,7 @@ func (s *suite) causalValidate(t *testing.T) {
 	expect(t, m, `"identifiable"`, "status")
 	expect(t, m, `[["Z"]]`, "adjustment_sets")
 	expect(t, m, `["Z"]`, "minimal_set")
-	expect(t, m, `["X ← Z → Y"]`, "backdoor_paths") // R7: per-edge arrows
+	expect(t, m, `["X ← Z → Y"]`, "backdoor_paths") // docs/api.md#causal-validate: per-edge arrows
 	expect(t, m, `null`, "issues")
 	expect(t, m, `"high"`, "confidence")
 	expect(t, m, `"Effect is identifiable by controlling for Z"`, "explanation", "summary")
@@ -207,11 +207,11 @@ func (s *suite) counterfactual(t *testing.T) {
 	if rs, _ := get(m, "explanation", "reasoning").(string); !strings.HasPrefix(rs, "Under the intervention Price=57.5, Revenue is predicted to be 38750.") {
 		t.Errorf("reasoning %q", rs)
 	}
-	// W3 (F2): equations in dependency order.
+	// docs/api.md#counterfactual-examples (docs/api.md#counterfactual-algorithm): equations in dependency order.
 	m, _ = s.post(t, cfPath, `{"model":{"variables":["X","Y","Z"],"equations":{"Y":"10 + 2*X + 3*Z","Z":"5 + 0.5*X"},"distributions":{"X":{"type":"normal","parameters":{"mean":0,"std":1}}}},"intervention":{"X":5},"outcome":"Y"}`, 200)
 	expect(t, m, `42.5`, "prediction", "point_estimate")
 	expect(t, m, `"Y likely increases to 42 (range: 42 to 42)"`, "explanation", "summary")
-	// R1: no eval; unknown functions are a 400, never a 500.
+	// docs/api.md#limits: no eval; unknown functions are a 400, never a 500.
 	m, _ = s.post(t, cfPath, `{"model":{"variables":["X","Y"],"equations":{"Y":"__import__('os')"},"distributions":{"X":{"type":"normal","parameters":{"mean":0,"std":1}}}},"intervention":{},"outcome":"Y"}`, 400)
 	expect(t, m, `"validation_error"`, "error_code")
 }
@@ -221,8 +221,8 @@ const elicitPath = "/api/v1/preferences/elicit"
 var queryID = regexp.MustCompile(`^query_\d{3}_5fbb49d3$`)
 
 func (s *suite) elicit(t *testing.T) {
-	// F4: ids hash the context and the user id, so W5's h8 needs W5's user; erase what an earlier run
-	// stored for that user (R4 stores beliefs on /elicit) so that it is fresh again.
+	// docs/api.md#query-ids: ids hash the context and the user id, so docs/api.md#elicit's h8 needs 's user; erase what an earlier run
+	// stored for that user (docs/api.md#update stores beliefs on /elicit) so that it is fresh again.
 	if d, err := s.c.DeleteUser(ctx(t), payloads.DefaultUser); err != nil || d.Status != 204 {
 		t.Fatalf("delete W5 user: %v %d", err, d.Status)
 	}
@@ -235,7 +235,7 @@ func (s *suite) elicit(t *testing.T) {
 	total := 0.0
 	for i := range qs {
 		id, _ := get(qs, i, "id").(string)
-		if !queryID.MatchString(id) { // F4: h8 of the W5 context
+		if !queryID.MatchString(id) { // docs/api.md#query-ids: h8 of the docs/api.md#elicit context
 			t.Errorf("query id %q", id)
 		}
 		for _, k := range []string{"question", "scenario_a", "scenario_b", "information_gain"} {
@@ -330,7 +330,7 @@ func (s *suite) modelValidate(t *testing.T) {
 	expect(t, m, `"remove_edge"`, "suggestions", 0, "type")
 	m, _ = s.post(t, modelValidatePath, `{"dag":{"nodes":["A","B","C"],"edges":[["A","B"]]}}`, 200)
 	expect(t, m, `"Found 1 isolated nodes: ['C']"`, "validation_results", "structural", "checks", 3, "description")
-	expect(t, m, `"remove_node"`, "suggestions", 0, "type") // F8
+	expect(t, m, `"remove_node"`, "suggestions", 0, "type") // docs/api.md#validation-validate
 	m, _ = s.post(t, modelValidatePath, `{"dag":[1,2]}`, 400)
 	expect(t, m, `"Invalid dag"`, "message")
 }
@@ -351,7 +351,7 @@ func (s *suite) teamAlign(t *testing.T) {
 	expect(t, m, `"medium"`, "recommendation", "confidence")
 	expect(t, m, `"This option achieves 75% overall satisfaction, satisfying 1 of the team roles. However, 1 conflict(s) should be addressed."`, "recommendation", "rationale")
 	expect(t, m, `"Align implementation with shared goals: speed"`, "recommendation", "next_steps", 3)
-	m, _ = s.post(t, "/api/v1/team/align", `{"perspectives":[],"options":[{"id":"x","name":"X","attributes":{}}]}`, 400) // R14
+	m, _ = s.post(t, "/api/v1/team/align", `{"perspectives":[],"options":[{"id":"x","name":"X","attributes":{}}]}`, 400) // docs/api.md#limits
 	expect(t, m, `"validation_error"`, "error_code")
 }
 
@@ -368,7 +368,7 @@ func (s *suite) sensitivity(t *testing.T) {
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("assumptions %v, want %v", rows, want)
 	}
-	if p, _ := get(m, "assumptions", 0, "impact", "percentage").(float64); p < 83.33 || p > 83.34 { // R13
+	if p, _ := get(m, "assumptions", 0, "impact", "percentage").(float64); p < 83.33 || p > 83.34 { // docs/api.md#sensitivity
 		t.Errorf("percentage %v", p)
 	}
 	expect(t, m, `"fragile"`, "robustness", "overall")
@@ -462,14 +462,14 @@ func (s *suite) errors(t *testing.T) {
 }
 
 func (s *suite) determinism(t *testing.T) {
-	// W4 without context draws random numbers: same request ⇒ same bytes (§12), whichever replica answers.
+	// docs/api.md#counterfactual-context without context draws random numbers: same request ⇒ same bytes (docs/api.md#determinism), whichever replica answers.
 	w4 := `{"model":{"variables":["Price","Brand","Revenue","baseline_brand"],"equations":{"Brand":"baseline_brand + 0.3 * Price","Revenue":"10000 + 500 * Price - 200 * Brand"},"distributions":{"baseline_brand":{"type":"normal","parameters":{"mean":50,"std":5}}}},"intervention":{"Price":15},"outcome":"Revenue"}`
 	for _, c := range []struct{ path, body string }{
 		{cfPath, w4},
 		{elicitPath, string(payloads.ElicitBody(s.run + "-det"))},
 		{"/api/v1/teaching/teach", string(payloads.Teach.Body())},
 	} {
-		// The first elicit stores the user's beliefs (R4), which the next answers then reflect; from
+		// The first elicit stores the user's beliefs (docs/api.md#update), which the next answers then reflect; from
 		// the second call on the state is fixed and every answer must be byte-identical.
 		s.post(t, c.path, c.body, 200)
 		var first []byte

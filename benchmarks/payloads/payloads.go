@@ -1,5 +1,5 @@
 // Package payloads holds the realistic request bodies the load tool and the integration suite send:
-// the worked examples of the contract (§13 W1–W10), embedded so that the tools run from a single
+// the worked examples of the contract (the worked examples (docs/api.md)), embedded so that the tools run from a single
 // binary against any deployed ISL.
 package payloads
 
@@ -36,7 +36,7 @@ type Endpoint struct {
 	File   string // testdata file name, empty for bodiless requests
 }
 
-// The eight POST endpoints of §1.1 (update needs a query id from elicit, see Flow).
+// The eight POST endpoints of docs/api.md#routes (update needs a query id from elicit, see Flow).
 var (
 	CausalValidate = Endpoint{"causal/validate", "POST", "/api/v1/causal/validate", Causal, "causal_validate.json"}
 	Counterfactual = Endpoint{"causal/counterfactual", "POST", "/api/v1/causal/counterfactual", Causal, "causal_counterfactual.json"}
@@ -71,10 +71,10 @@ func (e Endpoint) Body() []byte {
 	return bytes.TrimSpace(b)
 }
 
-// DefaultUser is the user id of the W5 example.
+// DefaultUser is the user id of the docs/api.md#elicit example.
 const DefaultUser = "test_user_pricing_001"
 
-// ElicitBody is the W5 elicitation body for userID (the id is not seed material, §12, so the queries
+// ElicitBody is the docs/api.md#elicit elicitation body for userID (the id is not seed material, docs/api.md#determinism, so the queries
 // are the same for every user).
 func ElicitBody(userID string) []byte {
 	return bytes.Replace(Elicit.Body(), []byte(quote(DefaultUser)), []byte(quote(userID)), 1)

@@ -1,5 +1,5 @@
 // Package align finds common ground across team perspectives and ranks decision
-// options by how well they satisfy each role (contract §9, with F10, R14, R15 and
+// options by how well they satisfy each role (docs/api.md#team-align, with docs/api.md#limits and
 // the word-boundary matching asked for in issue 4).
 package align
 
@@ -12,7 +12,7 @@ import (
 	"github.com/olumi/isl/engine/report"
 )
 
-// Limits (R15).
+// Limits (docs/api.md#limits).
 const (
 	MaxPerspectives = 50
 	MaxOptions      = 50
@@ -90,7 +90,7 @@ type Recommendation struct {
 // Explanation is the contract's explanation object.
 type Explanation = report.Explanation
 
-// Check applies the semantic checks (R14, R15) in a fixed order; the first failure wins.
+// Check applies the semantic checks (docs/api.md#limits) in a fixed order; the first failure wins.
 func Check(req Request) error {
 	if len(req.Perspectives) == 0 {
 		return inputErr("At least one perspective is required")
@@ -164,7 +164,7 @@ func uniq(xs []string) []string {
 }
 
 // shared returns the items present in every list, ordered by first appearance in
-// lists[0] (F10; the original emitted Python set order), and the size of the union.
+// lists[0] (docs/api.md#team-align; the original emitted Python set order), and the size of the union.
 func shared(lists [][]string) (common []string, union int) {
 	all := map[string]bool{}
 	for _, l := range lists {

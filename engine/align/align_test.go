@@ -60,7 +60,7 @@ func TestGoldenW9(t *testing.T) {
 	}
 }
 
-// W9 second part: preferred lists {a,b}, {b,c}, {c} → moderate conflicts for pairs 1–2 and 1–3 only
+// docs/api.md#team-align second part: preferred lists {a,b}, {b,c}, {c} → moderate conflicts for pairs 1–2 and 1–3 only
 // (2 and 3: {c} ⊂ {b,c}, so only one side has an exclusive option).
 func TestPreferredOptionConflicts(t *testing.T) {
 	r := decode(t, `{"perspectives":[
@@ -85,7 +85,7 @@ func TestPreferredOptionConflicts(t *testing.T) {
 	if s := resp.Conflicts[0].Suggestion; s != "Find compromise option or sequence: R1's priority first, then R2's" {
 		t.Errorf("suggestion = %q", s)
 	}
-	// b is preferred by R1 and R2 (100 each) and R3 scores 50 (no priorities): (200+50)/3 = 83.3.
+	// b is preferred by docs/api.md#limits (100 each) and docs/api.md#state scores 50 (no priorities): (200+50)/3 = 83.3.
 	if resp.AlignedOptions[0].Option != "b" || resp.AlignedOptions[0].SatisfactionScore != 83.3 {
 		t.Errorf("top = %+v", resp.AlignedOptions[0])
 	}

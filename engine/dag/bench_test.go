@@ -75,7 +75,7 @@ func BenchmarkAdjustmentSets(b *testing.B) {
 	}
 }
 
-// BenchmarkIdentify: the whole §3 computation (sets, back-door paths, explanation) with defaults.
+// BenchmarkIdentify: the whole docs/api.md#causal-validate computation (sets, back-door paths, explanation) with defaults.
 func BenchmarkIdentify(b *testing.B) {
 	for _, n := range []int{20, 50, 200, 1000} {
 		r := rand.New(rand.NewPCG(uint64(n), 99))

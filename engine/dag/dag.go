@@ -14,13 +14,13 @@ import (
 	"strings"
 )
 
-// Limits (R15). Parse rejects larger inputs with an InputError.
+// Limits (docs/api.md#limits). Parse rejects larger inputs with an InputError.
 const (
 	MaxNodes = 200
 	MaxEdges = 5000
 )
 
-// Contract texts (§3) that callers may want to compare against.
+// Contract texts (docs/api.md#causal-validate) that callers may want to compare against.
 const (
 	MsgNoNodes        = "DAG must contain at least one node"
 	MsgDuplicateNodes = "DAG contains duplicate nodes"
@@ -56,7 +56,7 @@ type Graph struct {
 	topo     []int    // a topological order
 }
 
-// Parse validates nodes and edges with the §3 checks in contract order: empty node list, blank
+// Parse validates nodes and edges with the docs/api.md#causal-validate checks in contract order: empty node list, blank
 // names, duplicate nodes, node/edge caps, per edge unknown endpoints (from, then to) and self-loops,
 // then cycles.
 func Parse(nodes []string, edges [][2]string) (*Graph, error) {

@@ -8,7 +8,7 @@ import (
 	"github.com/olumi/isl/engine/report"
 )
 
-// Status values (§2 causal status).
+// Status values (docs/api.md#types causal status).
 const (
 	StatusIdentifiable   = "identifiable"
 	StatusUncertain      = "uncertain" // kept in the enum for compatibility, never returned
@@ -49,7 +49,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Issue is a §3 issue.
+// Issue is a docs/api.md#causal-validate issue.
 type Issue struct {
 	Type            string   `json:"type"`
 	Description     string   `json:"description"`
@@ -69,7 +69,7 @@ type Hedge struct {
 	FPrime []string `json:"f_prime"`
 }
 
-// Result is the identification result, shaped like the §3 response (json tags = contract names)
+// Result is the identification result, shaped like the docs/api.md#causal-validate response (json tags = contract names)
 // plus engine fields the service renders as documented extensions.
 //
 // Every completed computation ends in one of:
@@ -104,7 +104,7 @@ type Result struct {
 	estimand expr // Estimand before rendering (tests evaluate it)
 }
 
-// Validate runs the full §3 pipeline: parse the DAG (400 checks in contract order), check the
+// Validate runs the full docs/api.md#causal-validate pipeline: parse the DAG (400 checks in contract order), check the
 // treatment and outcome exist (then that they differ), check observed names, then Identify.
 func Validate(ctx context.Context, nodes []string, edges [][2]string, treatment, outcome string, observed []string, opts Options) (*Result, error) {
 	g, err := Parse(nodes, edges)
@@ -114,7 +114,7 @@ func Validate(ctx context.Context, nodes []string, edges [][2]string, treatment,
 	return g.Identify(ctx, treatment, outcome, observed, opts)
 }
 
-// Identify computes the §3 result for the effect of treatment on outcome. observed == nil means
+// Identify computes the docs/api.md#causal-validate result for the effect of treatment on outcome. observed == nil means
 // every node is observed; otherwise only the listed nodes (plus treatment and outcome, which are
 // always taken as observed) are measured, the others are latent. Unknown names are InputErrors;
 // a cancelled ctx returns ctx.Err(). The answer depends on the graph only, not on the order of

@@ -1,4 +1,4 @@
-// Package elicit learns a user's value weights from pairwise choices (contract §5, §6; issue 3, R12).
+// Package elicit learns a user's value weights from pairwise choices (docs/api.md#elicit, docs/api.md#update; issue 3, docs/api.md#elicit-model).
 //
 // # Model
 //
@@ -26,7 +26,7 @@
 // uninformative.
 //
 // Posterior. A weighted particle set (Particles = 2000) drawn from the prior with a deterministic RNG
-// (PCG seeded from the request seed, §12). Each answer multiplies the weights by its likelihood; when
+// (PCG seeded from the request seed, docs/api.md#determinism). Each answer multiplies the weights by its likelihood; when
 // the effective sample size drops below half, the particles are resampled (systematic) and jittered
 // with the Liu–West kernel (shrinkage a = 0.95, which keeps the first two moments of every weight;
 // negative draws are reflected and rows renormalised onto the simplex).
@@ -37,7 +37,7 @@
 // (the RNG is the only source of randomness and replay order is fixed), costs O(N·answers) plus the
 // occasional resample, and keeps the stored document at a few KB. History is capped at MaxHistory
 // answers (the oldest answer is forgotten first). Re-answering a query id replaces its earlier answer,
-// so a client retry of /update never counts twice. Query ids are query_{k:03d}_{h8} (F4) where h8
+// so a client retry of /update never counts twice. Query ids are query_{k:03d}_{h8} (docs/api.md#query-ids) where h8
 // also covers the number of answers applied so far once it is > 0 (QueryHash), so queries issued
 // after an answer never collide with earlier ones.
 //

@@ -8,7 +8,7 @@ import (
 	"github.com/olumi/isl/engine/jsonv"
 )
 
-// ElicitResult is the body of /preferences/elicit (§5).
+// ElicitResult is the body of /preferences/elicit (docs/api.md#elicit).
 type ElicitResult struct {
 	Queries                   []IssuedQuery
 	Strategy                  Strategy
@@ -19,7 +19,7 @@ type ElicitResult struct {
 	Beliefs Beliefs
 }
 
-// Learning is the learning_summary of /preferences/update (§6).
+// Learning is the learning_summary of /preferences/update (docs/api.md#update).
 type Learning struct {
 	TopPriorities           []string `json:"top_priorities"`
 	Confidence              float64  `json:"confidence"`
@@ -27,7 +27,7 @@ type Learning struct {
 	ReadyForRecommendations bool     `json:"ready_for_recommendations"`
 }
 
-// UpdateResult is the body of /preferences/update (§6) minus queries_completed, which the store owns.
+// UpdateResult is the body of /preferences/update (docs/api.md#update) minus queries_completed, which the store owns.
 type UpdateResult struct {
 	UpdatedBeliefs            Beliefs
 	EstimatedQueriesRemaining int
@@ -35,13 +35,13 @@ type UpdateResult struct {
 	LearningSummary           Learning
 }
 
-// NextQueryCount is the number of next_queries /update returns (§6 step 3).
+// NextQueryCount is the number of next_queries /update returns (docs/api.md#update step 3).
 const NextQueryCount = 3
 
 // ExpectedLossRatio is the stopping threshold: ready when E[max w − w_best] ≤ ratio·E[max w].
 const ExpectedLossRatio = 0.05
 
-// QueryHash is h8 of the query ids: first 8 hex of SHA-256(CanonJSON({"context", "user_id"})) (F4).
+// QueryHash is h8 of the query ids: first 8 hex of SHA-256(CanonJSON({"context", "user_id"})) (docs/api.md#query-ids).
 // From the second elicitation round on (round = answers applied so far) the material also holds
 // "round", so ids issued after an answer never collide with ids issued before it for the same context.
 func QueryHash(ctx Context, userID string, round int) (string, error) {
@@ -52,14 +52,14 @@ func QueryHash(ctx Context, userID string, round int) (string, error) {
 	return jsonv.Hash8(m)
 }
 
-// NextContext is the context of /update's next queries: the state's domain and variables (§6 step 3;
+// NextContext is the context of /update's next queries: the state's domain and variables (docs/api.md#update step 3;
 // the stored directions and baselines stand in for the constraints).
 func (s *State) NextContext() Context {
 	return Context{Domain: s.Domain, Variables: append([]string(nil), s.Variables...)}
 }
 
 // Elicit scores candidate queries over ctx.Variables under the state's posterior and returns the
-// n most informative (§5, R12). h8 comes from QueryHash.
+// n most informative (docs/api.md#elicit, docs/api.md#elicit-model). h8 comes from QueryHash.
 func Elicit(s *State, ctx Context, n int, h8 string) (*ElicitResult, error) {
 	if err := ValidateContext(ctx); err != nil {
 		return nil, err

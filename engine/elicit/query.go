@@ -251,7 +251,7 @@ func (s *State) render(c candidate, domain string) IssuedQuery {
 	return q
 }
 
-// Question renders the §5 step 5 template.
+// Question renders the docs/api.md#elicit step 5 template.
 func Question(a, b Scenario, domain string) string {
 	return "Which outcome would you prefer?\n\n**Option A:** " + a.Description + "\n" + lines(a) + tradeOffs(a) +
 		"\n**Option B:** " + b.Description + "\n" + lines(b) + tradeOffs(b) +
@@ -273,7 +273,7 @@ func tradeOffs(s Scenario) string {
 	return "\nTrade-offs: " + strings.Join(s.TradeOffs, ", ") + "\n"
 }
 
-// FormatOutcome is §5 step 5's number format: pct1 if |x| < 1, f0 if |x| < 1000, else grp0.
+// FormatOutcome is docs/api.md#elicit step 5's number format: pct1 if |x| < 1, f0 if |x| < 1000, else grp0.
 func FormatOutcome(x float64) string {
 	switch ax := math.Abs(x); {
 	case ax < 1:

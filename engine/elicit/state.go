@@ -62,7 +62,7 @@ func normalDist(mean, std float64) Distribution {
 	return Distribution{Type: "normal", Parameters: jsonv.Map[float64]{{Key: "mean", Value: mean}, {Key: "std", Value: std}}}
 }
 
-// DefaultRisk and DefaultHorizon are the contract's prior (§5 step 1).
+// DefaultRisk and DefaultHorizon are the contract's prior (docs/api.md#elicit step 1).
 func DefaultRisk() Distribution {
 	return Distribution{Type: "beta", Parameters: jsonv.Map[float64]{{Key: "alpha", Value: 2}, {Key: "beta", Value: 2}}}
 }
@@ -71,7 +71,7 @@ func DefaultHorizon() Distribution { return normalDist(12, 6) }
 // Prepare validates the request and returns the state an /elicit works on: a fresh state from the
 // supplied beliefs, else the stored state (reused as is when it covers the context's variables with
 // the same directions, otherwise rebuilt with the stored posterior summary as prior), else the
-// contract prior. seed is the request seed (§12); it is kept in the state for replay.
+// contract prior. seed is the request seed (docs/api.md#determinism); it is kept in the state for replay.
 func Prepare(ctx Context, supplied *Beliefs, stored *State, seed uint32) (*State, error) {
 	if err := ValidateContext(ctx); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func Prepare(ctx Context, supplied *Beliefs, stored *State, seed uint32) (*State
 	if supplied == nil && stored != nil && reusable(stored, ctx, explicit) {
 		st := stored.clone()
 		st.Domain = ctx.Domain
-		st.Informed = true // stored beliefs count as known beliefs (§5 step 7)
+		st.Informed = true // stored beliefs count as known beliefs (docs/api.md#elicit step 7)
 		for v, b := range bases {
 			st.Bases[st.index(v)] = b
 		}

@@ -12,7 +12,7 @@ type InputError = report.InputError
 
 var inputErr = report.Inputf
 
-// Limits (R15).
+// Limits (docs/api.md#limits).
 const (
 	MaxVariables = 50
 	MaxQueries   = 10
@@ -20,13 +20,13 @@ const (
 	MaxBase = 1e308
 )
 
-// Distribution is the contract's Distribution (§2).
+// Distribution is the contract's Distribution (docs/api.md#types).
 type Distribution struct {
 	Type       string             `json:"type"`
 	Parameters jsonv.Map[float64] `json:"parameters"`
 }
 
-// Beliefs is the contract's UserBeliefModel (§2).
+// Beliefs is the contract's UserBeliefModel (docs/api.md#types).
 type Beliefs struct {
 	ValueWeights         jsonv.Map[Distribution] `json:"value_weights"`
 	RiskTolerance        Distribution            `json:"risk_tolerance"`
@@ -34,7 +34,7 @@ type Beliefs struct {
 	UncertaintyEstimates jsonv.Map[float64]      `json:"uncertainty_estimates"`
 }
 
-// Context is the contract's DecisionContext (§2). Constraints is nil for JSON null.
+// Context is the contract's DecisionContext (docs/api.md#types). Constraints is nil for JSON null.
 type Context struct {
 	Domain      string       `json:"domain"`
 	Variables   []string     `json:"variables"`
@@ -74,7 +74,7 @@ type Strategy struct {
 	FocusAreas []string `json:"focus_areas"`
 }
 
-// DistMean is the distribution mean of §2 (F7): normal mean, uniform midpoint, beta α/(α+β),
+// DistMean is the distribution mean of docs/api.md#types (docs/api.md#distribution): normal mean, uniform midpoint, beta α/(α+β),
 // exponential scale; other types use parameters.mean, else 0.5.
 func DistMean(d Distribution) float64 {
 	p := d.Parameters
@@ -99,7 +99,7 @@ func DistMean(d Distribution) float64 {
 	return 0.5
 }
 
-// ValidateDistribution checks the parameters a distribution type needs (F3 messages) and that they
+// ValidateDistribution checks the parameters a distribution type needs (docs/api.md#counterfactual-errors messages) and that they
 // are finite and in range. name is the variable the messages mention.
 func ValidateDistribution(name string, d Distribution) error {
 	var need []string
@@ -141,7 +141,7 @@ func ValidateDistribution(name string, d Distribution) error {
 	return nil
 }
 
-// ValidateBeliefs applies R14/R15 and F6 to a supplied UserBeliefModel.
+// ValidateBeliefs applies docs/api.md#limits and docs/api.md#elicit to a supplied UserBeliefModel.
 func ValidateBeliefs(b *Beliefs) error {
 	if len(b.UncertaintyEstimates) == 0 {
 		return inputErr("current_beliefs.uncertainty_estimates must not be empty")
@@ -149,7 +149,7 @@ func ValidateBeliefs(b *Beliefs) error {
 	return ValidateBeliefValues(b)
 }
 
-// ValidateBeliefValues is ValidateBeliefs without the non-empty uncertainty rule (F6 is /elicit's).
+// ValidateBeliefValues is ValidateBeliefs without the non-empty uncertainty rule (docs/api.md#elicit is /elicit's).
 func ValidateBeliefValues(b *Beliefs) error {
 	if len(b.ValueWeights) > MaxVariables {
 		return inputErr("current_beliefs.value_weights must contain at most %d variables", MaxVariables)
@@ -184,7 +184,7 @@ func ValidateBeliefValues(b *Beliefs) error {
 	return nil
 }
 
-// ValidateContext applies F6 and R14/R15 to a DecisionContext.
+// ValidateContext applies docs/api.md#elicit and docs/api.md#limits to a DecisionContext.
 func ValidateContext(c Context) error {
 	if len(c.Variables) == 0 {
 		return inputErr("context.variables must contain at least one variable")

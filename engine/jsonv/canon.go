@@ -23,7 +23,7 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Canonical encodes v in the form of Python's json.dumps(sort_keys=True, ensure_ascii=True) (§12):
+// Canonical encodes v in the form of Python's json.dumps(sort_keys=True, ensure_ascii=True) (docs/api.md#determinism):
 // keys sorted by code point, separators ", " and ": ", non-ASCII as lowercase \uXXXX, float64 as
 // pyfloat (50 → 50.0), integers and Value numbers written as integers as they were parsed.
 // Supported: nil, bool, string, ints, floats, Value, Map[V], slices, maps with string keys, pointers,
@@ -37,7 +37,7 @@ func Canonical(v any) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// Seed is the first 8 hex digits of SHA-256(Canonical(material)) as a uint32 (§12).
+// Seed is the first 8 hex digits of SHA-256(Canonical(material)) as a uint32 (docs/api.md#determinism).
 func Seed(material any) (uint32, error) {
 	c, err := Canonical(material)
 	if err != nil {
@@ -47,7 +47,7 @@ func Seed(material any) (uint32, error) {
 	return binary.BigEndian.Uint32(sum[:4]), nil
 }
 
-// Hash8 is the first 8 hex digits of SHA-256(Canonical(material)), used in query ids (F4).
+// Hash8 is the first 8 hex digits of SHA-256(Canonical(material)), used in query ids (docs/api.md#query-ids).
 func Hash8(material any) (string, error) {
 	c, err := Canonical(material)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// F0, F1, F2 format with fixed decimals, correctly rounded from the exact binary value (ties to even).
+// F0, docs/api.md#causal-validate, docs/api.md#counterfactual-algorithm format with fixed decimals, correctly rounded from the exact binary value (ties to even).
 func F0(x float64) string { return strconv.FormatFloat(x, 'f', 0, 64) }
 func F1(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) }
 func F2(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) }

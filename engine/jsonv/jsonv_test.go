@@ -40,7 +40,7 @@ func TestFixedFormats(t *testing.T) {
 	}
 }
 
-// The §12 vector: the W2 counterfactual's seed material.
+// The docs/api.md#determinism vector: the docs/api.md#counterfactual-examples counterfactual's seed material.
 func TestSeedVectorW2(t *testing.T) {
 	type dist struct {
 		Type       string       `json:"type"`

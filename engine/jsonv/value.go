@@ -1,6 +1,6 @@
 // Package jsonv holds JSON values whose object member order is kept (the contract makes order
 // significant: output order, RNG draw order, texts), the canonical encoding used to seed per-request
-// RNGs (§12), and the number formatting helpers the contract's templates name (f0, pyfloat, ...).
+// RNGs (docs/api.md#determinism), and the number formatting helpers the contract's templates name (f0, pyfloat, ...).
 package jsonv
 
 import (

@@ -4,7 +4,7 @@ package report
 
 import "fmt"
 
-// Explanation is the contract's Explanation (§2): what was found, why, on what basis, assuming what.
+// Explanation is the contract's Explanation (docs/api.md#types): what was found, why, on what basis, assuming what.
 type Explanation struct {
 	Summary        string   `json:"summary"`
 	Reasoning      string   `json:"reasoning"`

@@ -62,7 +62,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
-// BenchmarkCounterfactual: the whole endpoint computation incl. R8 re-runs (one per input for
+// BenchmarkCounterfactual: the whole endpoint computation incl. docs/api.md#counterfactual-attribution re-runs (one per input for
 // attribution, two per literal for robustness).
 func BenchmarkCounterfactual(b *testing.B) {
 	for _, k := range []int{2, 10, 50} {

@@ -13,14 +13,14 @@ import (
 	"github.com/olumi/isl/engine/report"
 )
 
-// Result mirrors the §4 response body (field names and order as in the contract).
+// Result mirrors the docs/api.md#counterfactual response body (field names and order as in the contract).
 type Result struct {
 	Scenario    Scenario    `json:"scenario"`
 	Prediction  Prediction  `json:"prediction"`
 	Uncertainty Uncertainty `json:"uncertainty"`
 	Robustness  Robustness  `json:"robustness"`
 	Explanation Explanation `json:"explanation"`
-	// Context says how each context entry was used (R5); not part of the contract body, the
+	// Context says how each context entry was used (docs/api.md#counterfactual-context); not part of the contract body, the
 	// same information is in explanation.technical_basis.
 	Context []ContextNote `json:"-"`
 }
@@ -77,7 +77,7 @@ type Assumption struct {
 // Explanation is the contract's explanation object.
 type Explanation = report.Explanation
 
-// Perturbation factors for the robustness analysis (R8).
+// Perturbation factors for the robustness analysis (docs/api.md#counterfactual-attribution).
 var perturbFactors = [2]float64{0.7, 1.3}
 
 // Simulation is a single run without statistics (for callers such as sensitivity analysis).
@@ -96,7 +96,7 @@ func Simulate(req Request, opt Options) (*Simulation, error) {
 	return &Simulation{Outcome: append([]float64(nil), r.y.vector(c.n)...), Context: r.notes}, nil
 }
 
-// Counterfactual runs §4.2 with R5 (abduction), R8 (variance-based attribution, literal
+// Counterfactual runs docs/api.md#counterfactual-algorithm with docs/api.md#counterfactual-context (abduction), docs/api.md#counterfactual-attribution (variance-based attribution, literal
 // perturbation). ctx cancels the re-runs; the error is then ctx.Err().
 func Counterfactual(ctx context.Context, req Request, opt Options) (*Result, error) {
 	c, err := compile(req, opt)
@@ -150,7 +150,7 @@ func orEmpty(m jsonv.Map[float64]) jsonv.Map[float64] {
 	return m
 }
 
-// rerunBudget caps the work of the R8 re-runs (attribution and robustness separately) in node
+// rerunBudget caps the work of the docs/api.md#counterfactual-attribution re-runs (attribution and robustness separately) in node
 // evaluations: when re-running on all N draws would exceed it, the re-runs use the first M draws
 // (and compare with the base run on the same M draws), M = max(minRerunSamples, budget/cost).
 // Small models (the common case) always use all N draws.
@@ -196,7 +196,7 @@ func (c *compiled) rerunSamples(cost int) int {
 	return min(c.n, max(minRerunSamples, rerunBudget/cost))
 }
 
-// sources: R8 impact = Var(y) − Var(y | input held at its distribution mean), from a re-run with
+// sources: docs/api.md#counterfactual-attribution impact = Var(y) − Var(y | input held at its distribution mean), from a re-run with
 // the same draws for every other input (common random numbers), clamped at 0. Inputs that the
 // request binds (context; intervention unless abduction used its factual samples) or that an
 // equation defines, and abducted noise (its value is determined by the observation), have impact 0.
@@ -244,12 +244,12 @@ func (c *compiled) sources(ctx context.Context, base run) ([]Source, error) {
 	return out, nil
 }
 
-// robustness (R8): each numeric literal of an equation is scaled by 0.7 and by 1.3, one literal at
+// robustness (docs/api.md#counterfactual-attribution): each numeric literal of an equation is scaled by 0.7 and by 1.3, one literal at
 // a time with every other literal as given (one-at-a-time design, same draws); an equation's
 // impact is the largest |Δ point estimate| over its literals and both factors. A perturbation that
 // makes the outcome non-finite counts as |pe| (the estimate is lost entirely). Equations bound by
 // the intervention or without literals have impact 0. Top 3 by impact (stable). The score compares
-// the largest impact with |pe| (§4.2 thresholds).
+// the largest impact with |pe| (docs/api.md#counterfactual-algorithm thresholds).
 func (c *compiled) robustness(ctx context.Context, base run, pe float64) (Robustness, error) {
 	litCost, eqCost := 0, 0
 	for j, name := range c.eqVars {

@@ -1,8 +1,8 @@
-// Package scm evaluates structural causal models (contract §4): a whitelisted equation language
+// Package scm evaluates structural causal models (docs/api.md#counterfactual): a whitelisted equation language
 // compiled to a vectorised evaluator, Monte Carlo sampling with a per-request RNG, do()-interventions,
 // and Pearl's abduction–action–prediction for context observations.
 //
-// Equations (§4.1, R1). expr-lang's parser builds the AST; nothing is ever executed by expr. A scanner
+// Equations (docs/api.md#equation-grammar, docs/api.md#limits). expr-lang's parser builds the AST; nothing is ever executed by expr. A scanner
 // first admits only the grammar's tokens and parses number literals itself (so `0x10`, `1_000`,
 // strings, brackets, `^`, `%`, `?`, `==`, `;` never reach expr), then the AST is walked with a strict
 // whitelist (literals, declared identifiers, + - * / **, unary ±, sqrt exp log abs max min and their
@@ -10,12 +10,12 @@
 // 1 KiB per equation, 200 equations, N ≤ 100000, AST depth and parenthesis nesting ≤ 256,
 // ≤ 1024 nodes. expr's precedence matches the grammar (-x**2 = -(x**2), ** right-associative).
 //
-// Evaluation (§4.2). Draws: one PCG stream (math/rand/v2, seed = request seed, fixed stream
+// Evaluation (docs/api.md#counterfactual-algorithm). Draws: one PCG stream (math/rand/v2, seed = request seed, fixed stream
 // constant), N draws per distribution in request order; normal/uniform inline distuv's arithmetic,
 // beta uses distuv.Beta, exponential is scale·E. Interventions bind constants; unbound equations run
 // in Kahn order (ties by request order) over []float64 columns with IEEE semantics.
 //
-// Context (R5). Each context entry is an observation of the factual world (no intervention):
+// Context (docs/api.md#counterfactual-context). Each context entry is an observation of the factual world (no intervention):
 //   - an exogenous (distribution-only) or unmodelled variable is fixed to the value;
 //   - a variable defined by an equation is explained by abduction when its equation contains exactly
 //     one eligible exogenous variable U (sampled, not observed, not intervened, not already abducted,
@@ -28,7 +28,7 @@
 //     variable set only by the intervention, cyclic equations) the entry is an override (do), as in
 //     the original. Result.Context reports the treatment of every entry; technical_basis says it too.
 //
-// Attribution and robustness (R8). Source impact = Var(y) − Var(y | input at its distribution
+// Attribution and robustness (docs/api.md#counterfactual-attribution). Source impact = Var(y) − Var(y | input at its distribution
 // mean), re-run with the same draws for all other inputs, clamped at 0; 0 for inputs bound by
 // context or intervention (unless abduction read their factual samples), defined by an equation, or
 // abducted. Robustness perturbs each numeric literal of an equation by ×0.7 and ×1.3, one literal at

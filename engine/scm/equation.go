@@ -8,7 +8,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 )
 
-// Limits on equations (R1). They bound parser recursion and evaluation cost; the byte cap alone
+// Limits on equations (docs/api.md#limits). They bound parser recursion and evaluation cost; the byte cap alone
 // already bounds the node count, the depth cap rejects pathological nesting such as 300 "(".
 const (
 	MaxEquationBytes = 1024
@@ -53,7 +53,7 @@ type node struct {
 	a, b *node
 }
 
-// Equation is a parsed and whitelisted structural equation (§4.1). It holds no executable user
+// Equation is a parsed and whitelisted structural equation (docs/api.md#equation-grammar). It holds no executable user
 // code: the tree only contains the arithmetic operations listed in the grammar.
 type Equation struct {
 	src    string
@@ -79,7 +79,7 @@ var funcs1 = map[string]opcode{
 
 var funcs2 = map[string]opcode{"max": opMax, "min": opMin, "np.maximum": opMax, "np.minimum": opMin}
 
-// ParseEquation validates src against the §4.1 grammar and compiles it. Any failure is an
+// ParseEquation validates src against the docs/api.md#equation-grammar grammar and compiles it. Any failure is an
 // *InputError with message `Invalid equation: {src}`.
 //
 // Two layers: a hand-written scanner admits only the grammar's tokens (so expr-specific syntax

@@ -11,7 +11,7 @@ import (
 	"github.com/olumi/isl/engine/jsonv"
 )
 
-// wireRequest decodes a §4 request body the way the service does (ordered objects).
+// wireRequest decodes a docs/api.md#counterfactual request body the way the service does (ordered objects).
 type wireRequest struct {
 	Model        Model               `json:"model"`
 	Intervention jsonv.Map[float64]  `json:"intervention"`
@@ -134,7 +134,7 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// W4 without context: Revenue = 17500 − 200·baseline_brand − 900 ~ N(6600, 1000²).
+// docs/api.md#counterfactual-context without context: Revenue = 17500 − 200·baseline_brand − 900 ~ N(6600, 1000²).
 func TestW4Statistical(t *testing.T) {
 	req := decodeRequest(t, `{"model":{"variables":[],"equations":{"Brand":"baseline_brand + 0.3 * Price",
 		"Revenue":"10000 + 500 * Price - 200 * Brand"},"distributions":{"baseline_brand":{"type":"normal",
@@ -160,7 +160,7 @@ func TestW4Statistical(t *testing.T) {
 		if res.Uncertainty.Overall != "medium" {
 			t.Errorf("overall %q", res.Uncertainty.Overall)
 		}
-		// R8: Var(y) − Var(y | baseline_brand = 50) = 200²·25 = 1e6 (the contract's pre-R8 value was
+		// docs/api.md#counterfactual-attribution: Var(y) − Var(y | baseline_brand = 50) = 200²·25 = 1e6 (the value before attribution by variance contribution was
 		// the input's own variance, 25). Sampling error of a variance at N=1e4 is ≈1.4 %.
 		s := res.Uncertainty.Sources[0]
 		if s.Factor != "Baseline Brand" || math.Abs(s.Impact-1e6) > 0.06e6 || s.Confidence != "medium" {

@@ -12,27 +12,27 @@ import (
 // InputError is a semantic input error (→ 400 validation_error with its message).
 type InputError = report.InputError
 
-// ComputationError is the one 400 of §4.2 whose error_code is `computation_error`: the model
+// ComputationError is the one 400 of docs/api.md#counterfactual-algorithm whose error_code is `computation_error`: the model
 // produced non-finite outcome values.
 type ComputationError struct{ Msg string }
 
 func (e *ComputationError) Error() string            { return e.Msg }
 func (e *ComputationError) ComputationError() string { return e.Msg }
 
-// Distribution is §2 Distribution.
+// Distribution is docs/api.md#types Distribution.
 type Distribution struct {
 	Type       string             `json:"type"`
 	Parameters jsonv.Map[float64] `json:"parameters"`
 }
 
-// Model is §2 StructuralModel. Variables is never used (kept for echo/seed material).
+// Model is docs/api.md#types StructuralModel. Variables is never used (kept for echo/seed material).
 type Model struct {
 	Variables     []string                `json:"variables"`
 	Equations     jsonv.Map[string]       `json:"equations"`
 	Distributions jsonv.Map[Distribution] `json:"distributions"`
 }
 
-// Request is the engine view of a §4 request. Context nil means absent/null.
+// Request is the engine view of a docs/api.md#counterfactual request. Context nil means absent/null.
 type Request struct {
 	Model        Model
 	Intervention jsonv.Map[float64]
@@ -43,12 +43,12 @@ type Request struct {
 // Options control the Monte Carlo run.
 type Options struct {
 	Samples int    // N; MAX_MONTE_CARLO_ITERATIONS (10000); 1..MaxSamples
-	Seed    uint32 // jsonv.Seed of the validated request (§12)
+	Seed    uint32 // jsonv.Seed of the validated request (docs/api.md#determinism)
 	// drawAll samples every distribution, read or not: the tests' oracle for drawsUsed.
 	drawAll bool
 }
 
-// pcgStream fixes the second PCG word; the seed comes from the request (§12). PCG is a specified
+// pcgStream fixes the second PCG word; the seed comes from the request (docs/api.md#determinism). PCG is a specified
 // algorithm in math/rand/v2, so draws are stable across Go releases.
 const pcgStream = 0x49534c5f53434d31 // "ISL_SCM1"
 
@@ -59,7 +59,7 @@ var distParams = map[string][]string{
 	"exponential": {"scale"},
 }
 
-// checkDistribution applies the F3 parameter checks.
+// checkDistribution applies the docs/api.md#counterfactual-errors parameter checks.
 func checkDistribution(name string, d Distribution) error {
 	ps, ok := distParams[d.Type]
 	if !ok {
@@ -86,7 +86,7 @@ func checkDistribution(name string, d Distribution) error {
 	return nil
 }
 
-// DistributionMean is the F7 mean: normal mean, uniform (min+max)/2, beta α/(α+β), exponential scale.
+// DistributionMean is the docs/api.md#distribution mean: normal mean, uniform (min+max)/2, beta α/(α+β), exponential scale.
 func DistributionMean(d Distribution) float64 {
 	p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
 	switch d.Type {
@@ -102,7 +102,7 @@ func DistributionMean(d Distribution) float64 {
 	return 0
 }
 
-// sample draws n values of every distribution in request order from one PCG stream (§4.2 step 1).
+// sample draws n values of every distribution in request order from one PCG stream (docs/api.md#counterfactual-algorithm step 1).
 // used, when not nil, says which distributions' samples any run can read: the others get no
 // vector (nil). Those before a used one are still drawn, into scratch, so the stream position of
 // every used distribution is the same as when everything is drawn; those after the last used
@@ -150,7 +150,7 @@ func sample(dists jsonv.Map[Distribution], n int, seed uint32, used []bool) [][]
 				xs[i] = g.Rand()
 			}
 		case "exponential":
-			// scale·E exactly as §4.2 words it (distuv.Exponential divides by a rate instead);
+			// scale·E exactly as docs/api.md#counterfactual-algorithm words it (distuv.Exponential divides by a rate instead);
 			// scale 0 gives zeros.
 			s := p("scale")
 			for i := range xs {

@@ -90,7 +90,7 @@ func TestNonFiniteOutcome(t *testing.T) {
 	}
 }
 
-// F2: equations are evaluated in dependency order; an intervention on a cycle member breaks the
+// docs/api.md#counterfactual-algorithm: equations are evaluated in dependency order; an intervention on a cycle member breaks the
 // cycle (bound equations are skipped), so it is no error.
 func TestDependencyOrderAndBrokenCycle(t *testing.T) {
 	res, err := Counterfactual(context.Background(), decodeRequest(t, `{`+model(`"Y":"Z * 2","Z":"W + 1","W":"3"`, "")+
@@ -133,7 +133,7 @@ func constantPrediction(t *testing.T, res *Result, want float64) {
 	}
 }
 
-// R5: abduction–action–prediction.
+// docs/api.md#counterfactual-context: abduction–action–prediction.
 func TestAbduction(t *testing.T) {
 	twoNoise := `"X":` + stdNormal + `,"U":` + stdNormal
 	t.Run("additive noise", func(t *testing.T) {

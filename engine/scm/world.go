@@ -35,7 +35,7 @@ func (c *compiled) exogenous(name string) bool {
 	return d && !e
 }
 
-// compile runs the §4.2 semantic checks in order: caps, equation grammar (request order),
+// compile runs the docs/api.md#counterfactual-algorithm semantic checks in order: caps, equation grammar (request order),
 // distribution parameters (request order), unknown identifiers, cycles, outcome. It draws the
 // samples with the request RNG.
 func compile(req Request, opt Options) (*compiled, error) {
@@ -176,7 +176,7 @@ func (c *compiled) drawsUsed() []bool {
 	return used
 }
 
-// kahn orders the equations selected by in (F2): Kahn's algorithm, ready ties broken by request
+// kahn orders the equations selected by in (docs/api.md#counterfactual-algorithm): Kahn's algorithm, ready ties broken by request
 // order. ok is false on a cycle.
 func (c *compiled) kahn(in func(j int) bool) ([]int, bool) {
 	deg := make([]int, len(c.eqs))
@@ -222,7 +222,7 @@ func (c *compiled) kahn(in func(j int) bool) ([]int, bool) {
 	return order, true
 }
 
-// Context handling outcomes (R5).
+// Context handling outcomes (docs/api.md#counterfactual-context).
 const (
 	ContextFixed      = "fixed"      // exogenous or unmodelled variable: set to the observed value
 	ContextAbducted   = "abducted"   // equation inverted for its exogenous noise term

@@ -301,7 +301,7 @@ func (w *world) apply(settings ...setting) (scm.Model, jsonv.Map[float64], error
 	return m, interv, nil
 }
 
-// setMean moves a distribution so that its F7 mean is x (see targetKind).
+// setMean moves a distribution so that its docs/api.md#distribution mean is x (see targetKind).
 func setMean(d *scm.Distribution, x float64) {
 	p := func(k string) float64 { v, _ := d.Parameters.Get(k); return v }
 	switch d.Type {
@@ -321,7 +321,7 @@ func setMean(d *scm.Distribution, x float64) {
 }
 
 // replaceLiteral swaps the k-th numeric literal (0-based, source order, as scm counts them)
-// of an equation for x. Literal spans follow the §4.1 NUMBER token: digits, optional
+// of an equation for x. Literal spans follow the docs/api.md#equation-grammar NUMBER token: digits, optional
 // fraction, optional exponent; digits inside identifiers (x1) are not literals.
 func replaceLiteral(src string, k int, x float64) (string, bool) {
 	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }

@@ -1,5 +1,5 @@
-// Package sensitivity tests how robust a conclusion is to its assumptions (contract §10 with
-// F9, R13, R14, R15 and issue 4).
+// Package sensitivity tests how robust a conclusion is to its assumptions (docs/api.md#sensitivity with
+// docs/api.md#sensitivity, docs/api.md#limits, issue 4).
 //
 // When the request's `model` is an evaluable StructuralModel and an assumption names one of
 // its parameters (see targetKind for the mapping), the model is actually run (engine/scm,
@@ -21,7 +21,7 @@
 //
 // Assumptions that cannot be tied to the model use the contract heuristic (impact
 // |b·range/cv|, 1.5× breakpoint), and their evidence says so and why. Percentages are
-// 100·if_wrong/Σif_wrong (R13; all 0 when Σ = 0). Effect-ratio assumptions get an E-value.
+// 100·if_wrong/Σif_wrong (docs/api.md#sensitivity; all 0 when Σ = 0). Effect-ratio assumptions get an E-value.
 package sensitivity
 
 import (
@@ -36,7 +36,7 @@ import (
 	"github.com/olumi/isl/engine/scm"
 )
 
-// Limits (R15).
+// Limits (docs/api.md#limits).
 const MaxAssumptions = 100
 
 // InputError is a semantic input error (→ 400 validation_error with its message).
@@ -63,7 +63,7 @@ type Request struct {
 }
 
 // Options control the model runs: Samples per run (1..scm.MaxSamples) and the seed
-// (jsonv.Seed of the validated request, §12).
+// (jsonv.Seed of the validated request, docs/api.md#determinism).
 type Options struct {
 	Samples int
 	Seed    uint32
@@ -140,7 +140,7 @@ type ModelRun struct {
 // Explanation is the contract's explanation object.
 type Explanation = report.Explanation
 
-// Check applies the semantic checks (R14, R15) in order.
+// Check applies the semantic checks (docs/api.md#limits) in order.
 func Check(req Request) error {
 	if len(req.Assumptions) == 0 {
 		return inputErr("At least one assumption is required")
@@ -228,7 +228,7 @@ func Analyze(ctx context.Context, req Request, opt Options) (*Response, error) {
 		return nil, err
 	}
 
-	// R13: percentages of the rounded if_wrong values. Shares are taken relative to the largest
+	// docs/api.md#sensitivity: percentages of the rounded if_wrong values. Shares are taken relative to the largest
 	// value so that huge impacts (near MaxFloat64) cannot overflow the sum.
 	largest := 0.0
 	for _, it := range items {
@@ -341,7 +341,7 @@ func (it *item) centre() (float64, bool) {
 	return 0, false
 }
 
-// contractRange is §10's range: variation_range if non-empty (missing bounds 0.7cv/1.3cv when
+// contractRange is docs/api.md#sensitivity's range: variation_range if non-empty (missing bounds 0.7cv/1.3cv when
 // cv is numeric), else ±30% of a numeric cv, else none. ok false: no complete numeric range.
 func (it *item) contractRange() (lo, hi float64, ok bool) {
 	vr := it.a.VariationRange
@@ -362,7 +362,7 @@ func (it *item) contractRange() (lo, hi float64, ok bool) {
 	return 0, 0, false
 }
 
-// heuristic is the contract's §10 rule (with F9).
+// heuristic is the contract's docs/api.md#sensitivity rule (with ).
 func (it *item) heuristic(b float64) {
 	it.method = "heuristic"
 	lo, hi, ok := it.contractRange()
@@ -470,7 +470,7 @@ func isEffectRatio(a Assumption) bool {
 }
 
 func robustness(items []*item, b float64, joint *JointWorstCase) Robustness {
-	// §10: r = max if_wrong/|b| (0 when b = 0) for the heuristic items, with the rounded
+	// docs/api.md#sensitivity: r = max if_wrong/|b| (0 when b = 0) for the heuristic items, with the rounded
 	// if_wrong as the contract computes it; model items use their own ratio (scale: the
 	// baseline model outcome).
 	r := 0.0
@@ -558,7 +558,7 @@ func explain(b float64, overall string, crit, mod, minor, tied int, w *world, sa
 	}
 }
 
-// finite maps ±Inf onto ±MaxFloat64 and NaN onto 0: outputs are never non-finite (§1.3), and an
+// finite maps ±Inf onto ±MaxFloat64 and NaN onto 0: outputs are never non-finite (docs/api.md#responses), and an
 // overflowing swing is "as large as a float can say".
 func finite(x float64) float64 {
 	switch {

@@ -44,9 +44,9 @@ func byName(r *Response, name string) Analysis {
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
 
-// W10 with the R-fixes: the model `{}` cannot be evaluated, so every assumption uses the
+// docs/api.md#sensitivity with the documented behaviour: the model `{}` cannot be evaluated, so every assumption uses the
 // contract heuristic (evidence starts with the contract text and says why). Changes against
-// the contract text: percentages are 100·if_wrong/Σ (R13; contract 0.0), `[]` is a 400 (R14;
+// the contract text: percentages are 100·if_wrong/Σ (docs/api.md#sensitivity; contract 0.0), `[]` is a 400 (docs/api.md#limits;
 // contract: robust), and evidence carries the heuristic note.
 func TestGoldenW10(t *testing.T) {
 	r := run(t, `{"model":{},"baseline_result":51000,"assumptions":[

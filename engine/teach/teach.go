@@ -1,5 +1,5 @@
-// Package teach chooses teaching examples by Bayesian pedagogy (contract §7; issue 3; R-fix of §14.10
-// and §14.19).
+// Package teach chooses teaching examples by Bayesian pedagogy (docs/api.md#teach; issue 3; R-fix of
+// and docs/api.md#teach).
 //
 // Learner. A simulated learner entertains the five concepts as hypotheses h (uniform prior) and
 // explains each example d by the phenomena it shows: d is a binary feature vector over Features
@@ -9,7 +9,7 @@
 // P_L(h | D) ∝ P(h) Π_{d∈D} P(d | h).
 //
 // Teacher. Shafto–Goodman–Griffiths pedagogy: the teacher samples d with P_T(d | h*) ∝ P_L(h* | D ∪ {d})^α.
-// The service returns the mode of that distribution (the limit α → ∞, deterministic, §12), chosen
+// The service returns the mode of that distribution (the limit α → ∞, deterministic, docs/api.md#determinism), chosen
 // greedily example by example; a template is used at most once (repeating a lesson adds no new kind
 // of evidence a human would notice), and an example is only added while it raises the learner's
 // posterior on the target. information_value is that rise: P_L(h* | D ∪ {d}) − P_L(h* | D).
@@ -17,7 +17,7 @@
 // Candidates are built from the caller's variables ranked by the mean of the user's value weights
 // (their top priorities are the protagonists), and trade-off magnitudes sit at the user's own
 // indifference point (Y's loss = X's gain × w̄_X / w̄_Y), so the example is a close call for this user.
-// Nothing is random: the request seed of §12 is not needed.
+// Nothing is random: the request seed of docs/api.md#determinism is not needed.
 package teach
 
 import (
@@ -33,7 +33,7 @@ import (
 // InputError is a semantic input error (→ 400 validation_error with its message).
 type InputError = report.InputError
 
-// Concepts in the contract's order with their descriptions (§7).
+// Concepts in the contract's order with their descriptions (docs/api.md#teach).
 var Concepts = []struct{ Key, Description string }{
 	{"confounding", "Understanding confounding variables and their impact"},
 	{"trade_offs", "Understanding trade-offs between competing objectives"},
@@ -74,7 +74,7 @@ type Request struct {
 	MaxExamples int
 }
 
-// Example is one teaching example (§7).
+// Example is one teaching example (docs/api.md#teach).
 type Example struct {
 	Scenario         elicit.Scenario `json:"scenario"`
 	KeyInsight       string          `json:"key_insight"`
@@ -82,7 +82,7 @@ type Example struct {
 	InformationValue float64         `json:"information_value"`
 }
 
-// Result is the /teaching/teach body (§7).
+// Result is the /teaching/teach body (docs/api.md#teach).
 type Result struct {
 	Examples             []Example `json:"examples"`
 	Explanation          string    `json:"explanation"`
@@ -152,7 +152,7 @@ func Teach(req Request) (*Result, error) {
 	return res, nil
 }
 
-// LearningTime is §7's time text for the number of examples actually returned (§14.10).
+// LearningTime is docs/api.md#teach's time text for the number of examples actually returned.
 func LearningTime(count int) string {
 	t := 2 + 3*count
 	if t < 10 {

@@ -22,7 +22,7 @@ func dist(typ string, kv ...float64) elicit.Distribution {
 	return d
 }
 
-// w7Beliefs: weight means revenue 0.7, churn 0.4, brand 0.3 (§13 W7), with a beta and a uniform (F7).
+// w7Beliefs: weight means revenue 0.7, churn 0.4, brand 0.3 (docs/api.md#causal-validate-examples docs/api.md#teach), with a beta and a uniform (docs/api.md#distribution).
 func w7Beliefs() elicit.Beliefs {
 	return elicit.Beliefs{
 		ValueWeights: jsonv.Map[elicit.Distribution]{

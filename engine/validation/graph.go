@@ -17,7 +17,7 @@ type graph struct {
 	parents  [][]int
 }
 
-// parseGraph applies the §8 shape rules (F8): dag must be an object whose `nodes`
+// parseGraph applies the docs/api.md#validation-validate shape rules: dag must be an object whose `nodes`
 // (if present) is an array of strings and whose `edges` (if present) is an array.
 // Edge items that are not 2-string arrays are ignored. Graph nodes are `nodes`, then
 // unseen edge endpoints in edge order; duplicates collapse.
@@ -60,7 +60,7 @@ func parseGraph(v jsonv.Value) (*graph, error) {
 			rawEdges = append(rawEdges, [2]string{e.Arr[0].Str, e.Arr[1].Str})
 		}
 	}
-	// Count distinct nodes before building anything large (R15).
+	// Count distinct nodes before building anything large (docs/api.md#limits).
 	distinct := map[string]bool{}
 	for _, n := range g.listed {
 		distinct[n] = true

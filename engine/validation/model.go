@@ -37,7 +37,7 @@ func truthy(v jsonv.Value) bool {
 	return n > 0
 }
 
-// distribution parameter rules of §2/§4.2 F3.
+// distribution parameter rules of docs/api.md#types and docs/api.md#counterfactual-errors.
 var requiredParams = map[string][]string{
 	"normal":      {"mean", "std"},
 	"uniform":     {"min", "max"},
@@ -87,7 +87,7 @@ func distributionProblem(name string, spec jsonv.Value) string {
 	return ""
 }
 
-// statistical runs the §8 statistical checks plus the distribution and equation/DAG
+// statistical runs the docs/api.md#validation-validate statistical checks plus the distribution and equation/DAG
 // analyses; it returns the checks and the suggestions the equation analysis produced.
 func statistical(m *model, g *graph) ([]Check, []Suggestion) {
 	if m == nil {
@@ -174,7 +174,7 @@ func statistical(m *model, g *graph) ([]Check, []Suggestion) {
 //   - equation for V reads V                             → restructure
 //   - DAG edge X → V, V's equation does not read X       → remove_edge X → V
 //   - V has a distribution and an equation               → restructure (the equation is dead:
-//     §4.2 binds sampled variables before evaluating equations)
+//     docs/api.md#counterfactual-algorithm binds sampled variables before evaluating equations)
 //   - V has DAG parents but only a distribution          → restructure (V ignores its causes)
 //   - equations depend on each other in a circle         → restructure
 //

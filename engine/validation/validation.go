@@ -1,5 +1,5 @@
 // Package validation grades a causal model (DAG plus optional structural model and
-// context) with the structural, statistical and domain checks of contract §8 (F8,
+// context) with the structural, statistical and domain checks of docs/api.md#validation-validate (
 // R-item 8), reports the DAG's testable implications and cross-checks the structural
 // equations against the DAG (issue 4), turning every finding into a concrete suggestion.
 //
@@ -19,7 +19,7 @@
 //     model with equations is given and the DAG has nodes) add one statistical check,
 //     `model_consistency` (warning), only when something disagrees — the same
 //     pattern as colliders_present — so consistent models score as in the contract.
-//   - Distribution parameters are checked against §2 (known type, required numeric
+//   - Distribution parameters are checked against docs/api.md#types (known type, required numeric
 //     parameters, std ≥ 0, scale ≥ 0, α, β > 0, min ≤ max); problems add a
 //     `distribution_parameters` warning, again only when found.
 //   - `testable_implications` (extra response member, after `explanation`) lists the
@@ -38,17 +38,17 @@ import (
 	"github.com/olumi/isl/engine/report"
 )
 
-// Limits (R15).
+// Limits (docs/api.md#limits).
 const (
 	MaxNodes = dag.MaxNodes
 	MaxEdges = dag.MaxEdges
 	// MaxImplications bounds the implications listed (their count is always exact).
 	MaxImplications = 200
-	// MaxEquations bounds the structural equations analysed (R1 caps equations at 200).
+	// MaxEquations bounds the structural equations analysed (docs/api.md#limits caps equations at 200).
 	MaxEquations = 200
 )
 
-// Contract texts (§8, F8).
+// Contract texts (docs/api.md#validation-validate).
 const (
 	MsgInvalidDAG   = "Invalid dag"
 	MsgInvalidModel = "Invalid structural_model"
@@ -150,7 +150,7 @@ func check(name, status, desc string, rec string) Check {
 // model is the structural_model object (nil when null).
 type model struct{ obj jsonv.Map[jsonv.Value] }
 
-// Validate runs the checks. Semantic errors (F8 shapes, caps) are *InputError.
+// Validate runs the checks. Semantic errors (docs/api.md#validation-validate shapes, caps) are *InputError.
 func Validate(req Request) (*Response, error) {
 	level := req.ValidationLevel
 	switch level {

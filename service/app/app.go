@@ -34,7 +34,7 @@ type App struct {
 	handler http.Handler
 }
 
-// New builds the app: Redis when REDIS_HOST or REDIS_SENTINELS is set (R9: with its password), else the embedded
+// New builds the app: Redis when REDIS_HOST or REDIS_SENTINELS is set (docs/api.md#state: with its password), else the embedded
 // in-memory store. It does not connect yet; a Redis that is down makes the app degraded, not dead.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
@@ -162,7 +162,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return a.Serve(ctx, ln)
 }
 
-// NewLogger returns the JSON logger of §1.5 at the configured level.
+// NewLogger returns the JSON logger of docs/api.md#observability at the configured level.
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	lv := slog.LevelInfo
 	switch strings.ToUpper(level) {

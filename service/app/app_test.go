@@ -138,7 +138,7 @@ func TestGracefulShutdownDrainsInFlightRequests(t *testing.T) {
 }
 
 func TestRedisConfiguredButDownIsDegradedNotDead(t *testing.T) {
-	// Nothing listens on this port: the app must still serve, reporting degraded (R11).
+	// Nothing listens on this port: the app must still serve, reporting degraded (docs/api.md#state).
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
@@ -154,7 +154,7 @@ func TestRedisConfiguredButDownIsDegradedNotDead(t *testing.T) {
 	}
 }
 
-// With a real Redis the app feeds the store metrics (R10) and reports the dependency as connected.
+// With a real Redis the app feeds the store metrics (docs/api.md#metrics) and reports the dependency as connected.
 func TestRedisMetricsAreFed(t *testing.T) {
 	srv := redistest.Start(t)
 	host, port, _ := net.SplitHostPort(srv.Addr)

@@ -1,5 +1,5 @@
 // Package config reads the service configuration from the environment and an optional .env file.
-// Unknown keys are ignored (the original aborted on them, §14.15); the process environment wins over
+// Unknown keys are ignored (the original aborted on them, docs/api.md#configuration); the process environment wins over
 // the file so that containers can override what a checked-in .env says.
 package config
 
@@ -62,7 +62,7 @@ var Keys = []string{
 	"REDIS_WAIT_REPLICAS", "REDIS_WAIT_TIMEOUT_MS",
 }
 
-// MaxMonteCarloCap is R1's ceiling on samples per request, whatever the configuration says.
+// MaxMonteCarloCap is docs/api.md#limits's ceiling on samples per request, whatever the configuration says.
 const MaxMonteCarloCap = 100000
 
 // Redacted is how secrets are shown.

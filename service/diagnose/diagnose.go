@@ -369,7 +369,7 @@ func countSeries(body []byte) int {
 	return n
 }
 
-// probeBody is §13 W1: cheap, deterministic, and its answer is known.
+// probeBody is docs/api.md#causal-validate-examples : cheap, deterministic, and its answer is known.
 const probeBody = `{"dag":{"nodes":["X","Y","Z"],"edges":[["Z","X"],["X","Y"],["Z","Y"]]},"treatment":"X","outcome":"Y"}`
 
 func post(ctx context.Context, hc *http.Client, url, key string) (int, []byte, error) {

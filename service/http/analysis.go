@@ -15,7 +15,7 @@ import (
 // benchmark model) while the cost is 5× lower (engine/BENCHMARKS.md).
 const sensitivityMaxSamples = 2000
 
-// handleSensitivity is POST /analysis/sensitivity (§10 with F9, R13–R15 and issue 4: the model is
+// handleSensitivity is POST /analysis/sensitivity (docs/api.md#sensitivity with –docs/api.md#limits and issue 4: the model is
 // run when it can be, breakpoints are solved, E-values for effect ratios).
 func (s *server) handleSensitivity() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/analysis/sensitivity"
@@ -54,7 +54,7 @@ func (s *server) handleSensitivity() http.HandlerFunc {
 	}
 }
 
-// sensitivitySeedMaterial is the §12 material for the model runs: the whole validated request
+// sensitivitySeedMaterial is the docs/api.md#determinism material for the model runs: the whole validated request
 // (model as parsed, numbers as float64, absent optionals null).
 func sensitivitySeedMaterial(req sensitivity.Request) any {
 	var outcome, threshold any

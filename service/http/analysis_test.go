@@ -21,7 +21,7 @@ func num(t *testing.T, r response, path ...string) float64 {
 	return v.Num
 }
 
-// §13 W10 at HTTP level with R13/R14 (see engine/sensitivity TestGoldenW10).
+// The sensitivity worked example (docs/api.md#sensitivity) at HTTP level, with the limits of docs/api.md#limits (see engine/sensitivity TestGoldenW10).
 func TestSensitivityW10(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	d := loadDoc(t)
@@ -55,7 +55,7 @@ func TestSensitivityW10(t *testing.T) {
 	if len(bp) != 1 || plain(t, bp[0]).(map[string]any)["threshold"] != "If Customer price sensitivity exceeds 0.75, conclusion may reverse" {
 		t.Fatalf("breakpoints %s", r.Raw)
 	}
-	// R14: an empty list is a 400 (the contract's W10 said robust).
+	// docs/api.md#limits: an empty list is a 400 (the contract's docs/api.md#sensitivity said robust).
 	e := s.post(sensitivityPath, `{"model":{},"baseline_result":1,"assumptions":[]}`)
 	e.envelope(t, http.StatusBadRequest, "validation_error")
 	if e.str("message") != "At least one assumption is required" {

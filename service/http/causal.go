@@ -12,7 +12,7 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
-// causalResponse is the §3 response, fields in contract order, then the documented extensions:
+// causalResponse is the docs/api.md#causal-validate response, fields in contract order, then the documented extensions:
 // how the effect is identified (method, estimand, front_door_set), the non-identifiability
 // witness (hedge) and whether an output list was capped.
 type causalResponse struct {
@@ -32,7 +32,7 @@ type causalResponse struct {
 	BackdoorPathsTruncated  bool       `json:"backdoor_paths_truncated"`
 }
 
-// causalMaxSetSize is R7's "all minimal sets up to size 3". When every minimal set is larger the
+// causalMaxSetSize is docs/api.md#causal-validate's "all minimal sets up to size 3". When every minimal set is larger the
 // engine lists the smallest ones instead of reporting a spurious cannot_identify.
 const causalMaxSetSize = 3
 
@@ -43,7 +43,7 @@ func optStr(s string) *string {
 	return &s
 }
 
-// handleCausalValidate is POST /causal/validate (§3 with R7 and R12: true back-door criterion,
+// handleCausalValidate is POST /causal/validate (docs/api.md#causal-validate with docs/api.md#elicit-model: true back-door criterion,
 // then the front-door criterion, then the complete ID algorithm; `observed` honoured).
 func (s *server) handleCausalValidate() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/causal/validate"
@@ -106,9 +106,9 @@ func causalErr(err error) error {
 	return engineErr(err, "validate causal model")
 }
 
-// causalDAG reads a required §2 DAG member {nodes:[string], edges:[[string,string]]}. Each edge is a
+// causalDAG reads a required docs/api.md#types DAG member {nodes:[string], edges:[[string,string]]}. Each edge is a
 // pydantic Tuple[str, str] (tuple_type / missing / too_long / string_type at
-// ["body",key,"edges",i(,k)]). The R15 caps (dag.MaxNodes nodes, dag.MaxEdges edges) are schema
+// ["body",key,"edges",i(,k)]). The docs/api.md#limits caps (dag.MaxNodes nodes, dag.MaxEdges edges) are schema
 // bounds (too_long), matching the OpenAPI maxItems.
 func causalDAG(o Obj, key string) (nodes []string, edges [][2]string) {
 	dobj := o.Object(key)

@@ -60,7 +60,7 @@ func field(r response, path ...string) jsonv.Value {
 	return v
 }
 
-// TestCausalValidateW1 is §13 W1 with R7 arrows, checked field by field and in contract order.
+// TestCausalValidateW1 is docs/api.md#causal-validate-examples  with docs/api.md#causal-validate arrows, checked field by field and in contract order.
 func TestCausalValidateW1(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	d := loadDoc(t)
@@ -110,8 +110,8 @@ func TestCausalValidateW1(t *testing.T) {
 	}
 }
 
-// causalGolden mirrors engine/dag/testdata/identify_*.json (hand-derived vectors incl. §13 W1
-// and the R7 textbook graphs); here they run through HTTP.
+// causalGolden mirrors engine/dag/testdata/identify_*.json (hand-derived vectors incl. docs/api.md#causal-validate-examples
+// and the docs/api.md#causal-validate textbook graphs); here they run through HTTP.
 type causalGolden struct {
 	Name      string          `json:"name"`
 	Nodes     []string        `json:"nodes"`
@@ -299,7 +299,7 @@ func repeatEdge(n int) [][2]string {
 	return out
 }
 
-// TestCausalValidateObserved: R12 — `observed` restricts adjustment; front-door fallback; the ID
+// TestCausalValidateObserved: docs/api.md#elicit-model — `observed` restricts adjustment; front-door fallback; the ID
 // algorithm (napkin); a hedge (bow arc).
 func TestCausalValidateObserved(t *testing.T) {
 	s := newTestServer(t, nil, nil)

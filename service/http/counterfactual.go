@@ -12,7 +12,7 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
-// counterfactualRequest is the validated §4 request.
+// counterfactualRequest is the validated docs/api.md#counterfactual request.
 type counterfactualRequest struct {
 	Context      *jsonv.Map[float64]
 	Intervention jsonv.Map[float64]
@@ -22,7 +22,7 @@ type counterfactualRequest struct {
 	UserContext  *jsonv.Value
 }
 
-// seedMaterial is the §12 material: the whole validated request with the contract's field names,
+// seedMaterial is the docs/api.md#determinism material: the whole validated request with the contract's field names,
 // number fields float64 (canonical form 50 → 50.0), preferences and user_context as parsed,
 // absent optionals null, unknown members dropped.
 func (q counterfactualRequest) seedMaterial() any {
@@ -42,7 +42,7 @@ func (q counterfactualRequest) seedMaterial() any {
 	}
 }
 
-// handleCounterfactual is POST /causal/counterfactual (§4 with F2, F3, R1, R5, R8).
+// handleCounterfactual is POST /causal/counterfactual (docs/api.md#counterfactual with docs/api.md#counterfactual-algorithm, docs/api.md#counterfactual-errors, docs/api.md#limits, docs/api.md#counterfactual-context, docs/api.md#counterfactual-attribution).
 func (s *server) handleCounterfactual() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/causal/counterfactual"
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +86,7 @@ func (s *server) handleCounterfactual() http.HandlerFunc {
 }
 
 // counterfactualErr maps engine errors: a non-finite outcome is the one 400 whose error_code is
-// computation_error (§4.2 F3); input errors are 400 validation_error; the rest the endpoint's 500.
+// computation_error (docs/api.md#counterfactual-algorithm docs/api.md#counterfactual-errors); input errors are 400 validation_error; the rest the endpoint's 500.
 func counterfactualErr(err error) error {
 	var ce *scm.ComputationError
 	if errors.As(err, &ce) {
@@ -95,7 +95,7 @@ func counterfactualErr(err error) error {
 	return engineErr(err, "perform counterfactual analysis")
 }
 
-// decodeCounterfactual reads every field, recording all schema violations (422). R1's caps on the
+// decodeCounterfactual reads every field, recording all schema violations (422). docs/api.md#limits's caps on the
 // equations and distributions are schema bounds (the OpenAPI document's maxProperties/maxLength); the engine checks
 // them again.
 func decodeCounterfactual(body Obj) counterfactualRequest {

@@ -45,7 +45,7 @@ func cfStats(t *testing.T, r response) []float64 {
 	}
 }
 
-// §12 vector: the W2 seed material hashes to 70778290.
+// docs/api.md#determinism vector: the docs/api.md#counterfactual-examples seed material hashes to 70778290.
 func TestCounterfactualSeedW2(t *testing.T) {
 	v, err := jsonv.Parse([]byte(w2Body))
 	if err != nil {

@@ -15,10 +15,10 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
-// MaxBodyBytes is R2's request body limit.
+// MaxBodyBytes is docs/api.md#limits's request body limit.
 const MaxBodyBytes = 1 << 20
 
-// FieldError is one schema violation, in pydantic's shape (§1.4).
+// FieldError is one schema violation, in pydantic's shape (docs/api.md#errors).
 type FieldError struct {
 	Type  string         `json:"type"`
 	Loc   []any          `json:"loc"`

@@ -31,7 +31,7 @@ func loadPyJSONCases(t testing.TB) []pyJSONCase {
 	return cs
 }
 
-// §1.4: bad JSON is json_invalid at ["body", <char offset>], the offset Python's json reports.
+// docs/api.md#errors: bad JSON is json_invalid at ["body", <char offset>], the offset Python's json reports.
 func TestJSONInvalidPositionMatchesPython(t *testing.T) {
 	for _, c := range loadPyJSONCases(t) {
 		t.Run(c.Body, func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestFreeFormObjectIsDictType(t *testing.T) {
 	}
 }
 
-// Integer fields: integral floats are accepted (§1.2), and a huge integral value is a bound
+// Integer fields: integral floats are accepted (docs/api.md#requests), and a huge integral value is a bound
 // violation as in pydantic (unbounded ints), not a parse failure.
 func TestIntegerFieldBounds(t *testing.T) {
 	for _, c := range []struct {

@@ -31,7 +31,7 @@ var statusOf = map[string]int{
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
 }
 
-// envelope is the §1.4 error body. Detail mirrors the message for 404/405 (FastAPI's shape, which
+// envelope is the docs/api.md#errors error body. Detail mirrors the message for 404/405 (FastAPI's shape, which
 // the contract keeps) and is omitted elsewhere.
 type envelope struct {
 	ErrorCode       string         `json:"error_code"`
@@ -54,7 +54,7 @@ func codeOnWire(code string) string {
 	return code
 }
 
-// Error writes err as the §1.4 envelope. Unknown errors become a 500 whose message is generic
+// Error writes err as the docs/api.md#errors envelope. Unknown errors become a 500 whose message is generic
 // (internals go to the log, with the trace id, never to the client).
 func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *isl.Error
@@ -89,7 +89,7 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		// a later retry can succeed, but not within seconds (Retry-After says so).
 		env.Retryable, env.SuggestedAction = true, "retry_later"
 	case status >= 500:
-		// F11: the service is deterministic, so retrying the same input cannot help.
+		// docs/api.md#errors: the service is deterministic, so retrying the same input cannot help.
 		env.SuggestedAction = "report_issue"
 	case status == http.StatusUnauthorized:
 		env.SuggestedAction = "check_credentials"
@@ -120,7 +120,7 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	writeJSON(w, status, env)
 }
 
-// endpointActions completes each endpoint's §1.4 500 message "Failed to {action}. Check logs for
+// endpointActions completes each endpoint's docs/api.md#errors 500 message "Failed to {action}. Check logs for
 // details.", keyed by the route's path below the API prefix.
 var endpointActions = map[string]string{
 	"/causal/validate":       "validate causal model",

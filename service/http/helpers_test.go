@@ -106,7 +106,7 @@ func (r response) str(path ...string) string {
 	return v.Str
 }
 
-// envelopeOK asserts that r is a §1.4 error envelope with the given status and error code.
+// envelopeOK asserts that r is a docs/api.md#errors error envelope with the given status and error code.
 func (r response) envelope(t *testing.T, status int, code string) {
 	t.Helper()
 	if r.Status != status {

@@ -137,7 +137,7 @@ func methodLabel(m string) string {
 // quietRoutes are logged at DEBUG: probes and scrapes would otherwise drown the request log.
 var quietRoutes = map[string]bool{"/health": true, "/metrics": true}
 
-// observe gives every request its id, measures it and logs it once, at completion (§1.5),
+// observe gives every request its id, measures it and logs it once, at completion (docs/api.md#observability),
 // labelled by route pattern; /health and /metrics at DEBUG, 5xx at ERROR.
 func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
 	ids := newRequestIDs()
@@ -217,7 +217,7 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies (R2); reading past the cap fails with *http.MaxBytesError → 413.
+// limitBody caps request bodies (docs/api.md#limits); reading past the cap fails with *http.MaxBytesError → 413.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBodyBytes {

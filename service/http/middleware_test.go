@@ -187,7 +187,7 @@ func TestMetricLabelsBounded(t *testing.T) {
 	}
 }
 
-// §1.4/F11: errors that escape a handler (a panic, an unencodable body such as NaN) answer the
+// docs/api.md#errors: errors that escape a handler (a panic, an unencodable body such as NaN) answer the
 // endpoint's 500 template, computation_error, not retryable.
 func TestEscapedErrorsUseEndpointMessage(t *testing.T) {
 	m := metrics.New()
@@ -217,7 +217,7 @@ func TestEscapedErrorsUseEndpointMessage(t *testing.T) {
 // hiddenLen hides the body's length so the client sends it chunked (no Content-Length).
 type hiddenLen struct{ io.Reader }
 
-// R2: the 1 MiB cap holds for chunked bodies too (no Content-Length to check up front).
+// docs/api.md#limits: the 1 MiB cap holds for chunked bodies too (no Content-Length to check up front).
 func TestChunkedBodyOverLimitIs413(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	body := hiddenLen{io.MultiReader(strings.NewReader(`{"x":"`), strings.NewReader(strings.Repeat("a", MaxBodyBytes)), strings.NewReader(`"}`))}
@@ -240,7 +240,7 @@ func TestChunkedBodyOverLimitIs413(t *testing.T) {
 	}
 }
 
-// A panicking handler's 500 is logged and counted (§1.5) like any other response.
+// A panicking handler's 500 is logged and counted (docs/api.md#observability) like any other response.
 func TestPanicIsCountedInMetrics(t *testing.T) {
 	m := metrics.New()
 	s := &server{log: slog.New(slog.DiscardHandler), metrics: m}

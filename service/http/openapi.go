@@ -13,7 +13,7 @@ import (
 	"github.com/olumi/isl/engine/jsonv"
 )
 
-// The OpenAPI document is hand-written (R16) so that it states the contract rather than whatever
+// The OpenAPI document is hand-written (docs/api.md#routes) so that it states the contract rather than whatever
 // the handlers happen to do; openapi_test.go checks the two against each other.
 //
 //go:embed openapi.json

@@ -25,7 +25,7 @@ import (
 
 // The OpenAPI tests check the hand-written document three ways: it is a well-formed OpenAPI 3.1
 // document whose schemas are valid JSON Schema 2020-12; its operations are exactly the router's;
-// and what the handlers answer to the documented (§13) examples — and to bad requests — validates
+// and what the handlers answer to the documented (docs/api.md#causal-validate-examples) examples — and to bad requests — validates
 // against the documented response schemas.
 
 const docURL = "mem://isl/openapi.json"
@@ -146,7 +146,7 @@ func (d *apiDoc) validate(t *testing.T, method, path string, r response) {
 	if err := d.schema(t, ptr).Validate(inst); err != nil {
 		t.Fatalf("%s %s → %d does not match %s:\n%v\nbody: %s", method, path, r.Status, ptr, err, r.Raw)
 	}
-	// §1.3: members appear in documented order (the schema's property order).
+	// docs/api.md#responses: members appear in documented order (the schema's property order).
 	ordered, err := jsonv.Parse(openAPIJSON)
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +408,7 @@ func walkExamples(v any, at string, fn func(at string, ex any)) {
 }
 
 // routerOperations walks the chi router of a real server ("METHOD pattern"), leaving out the
-// routes that serve the documentation itself and /metrics (§1.1).
+// routes that serve the documentation itself and /metrics (docs/api.md#routes).
 func routerOperations(t *testing.T, cfg config.Config) []string {
 	t.Helper()
 	h := NewServer(Deps{Config: cfg, Store: memory.New(memory.Options{}), StoreKind: "memory"})
@@ -505,7 +505,7 @@ func (d *apiDoc) exampleRequest(t *testing.T, path string) map[string]any {
 	return out
 }
 
-// TestOpenAPIResponsesMatchSchemas sends each documented §13 example through a real server and
+// TestOpenAPIResponsesMatchSchemas sends each documented docs/api.md#causal-validate-examples example through a real server and
 // validates the answer against the documented 200 schema.
 func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 	d := loadDoc(t)
@@ -565,12 +565,12 @@ func TestOpenAPIResponsesMatchSchemas(t *testing.T) {
 }
 
 // TestOpenAPIErrorsMatchSchemas sends bad requests to every operation and validates the error
-// envelopes against the documented schemas (§1.4).
+// envelopes against the documented schemas (docs/api.md#errors).
 func TestOpenAPIErrorsMatchSchemas(t *testing.T) {
 	d := loadDoc(t)
 	s := newTestServer(t, nil, nil)
 
-	// Semantic errors the contract words as 400s (§3 F1, §4.1, §5 F6, §6, §7 R14, §8 F8, §9 R14, §10 R14).
+	// Semantic errors the contract words as 400s (docs/api.md#causal-validate docs/api.md#equation-grammar, docs/api.md#elicit docs/api.md#update, docs/api.md#teach docs/api.md#limits, docs/api.md#validation-validate docs/api.md#team-align docs/api.md#sensitivity ).
 	bad400 := map[string]func(map[string]any){
 		"/api/v1/causal/validate": func(m map[string]any) { m["dag"] = map[string]any{"nodes": []any{}, "edges": []any{}} },
 		"/api/v1/causal/counterfactual": func(m map[string]any) {

@@ -10,7 +10,7 @@ import (
 	"github.com/olumi/isl/service/isl"
 )
 
-// Preference endpoints (§5–§7, §11, issue 3). The engine packages are pure; this file does the I/O:
+// Preference endpoints (docs/api.md#elicit–docs/api.md#teach, docs/api.md#state, issue 3). The engine packages are pure; this file does the I/O:
 // the user's beliefs document (UserBeliefModel summary + the replayable posterior state) and every
 // issued query live in the store, so any instance sharing the store can answer the next request.
 

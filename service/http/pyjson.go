@@ -2,7 +2,7 @@ package http
 
 // pyJSONError locates the first syntax error in src the way Python's json.loads (3.11, C scanner)
 // reports it: the position counted in characters (code points) and Python's message. FastAPI puts
-// that position into the 422's loc ["body", pos] (§1.4), so clients that point at the offending
+// that position into the 422's loc ["body", pos] (docs/api.md#errors), so clients that point at the offending
 // character see the same place Python showed them. ok=false means Python would have accepted src
 // (NaN/Infinity literals, huge numbers, deep nesting): the caller then falls back to its own error.
 func pyJSONError(src []rune) (pos int, msg string, ok bool) {

@@ -77,7 +77,7 @@ func (s *server) middleware(mux chi.Routes) []func(http.Handler) http.Handler {
 	return []func(http.Handler) http.Handler{observe(s.log, s.metrics), recoverer(s.log), securityHeaders, trailingSlash(mux)}
 }
 
-// trailingSlash answers /path/ with a 307 to /path (§1.1), keeping the method and body, when /path
+// trailingSlash answers /path/ with a 307 to /path (docs/api.md#routes), keeping the method and body, when /path
 // is a route (as Starlette's redirect_slashes does); anything else falls through to the 404. Only
 // routes are redirect targets, so "//evil.example/" can never become a protocol-relative
 // Location header (open redirect).

@@ -93,7 +93,7 @@ func TestHandlerPanicIs500Envelope(t *testing.T) {
 	}
 }
 
-// R10: every business metric of §11 is fed by real traffic (the original declared them and never
+// docs/api.md#metrics: every business metric of docs/api.md#state is fed by real traffic (the original declared them and never
 // fed them). The documented examples drive every endpoint once.
 func TestEveryDeclaredMetricIsFed(t *testing.T) {
 	d := loadDoc(t)

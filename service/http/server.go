@@ -194,7 +194,7 @@ func (s *server) run(j job) {
 // fail writes err through the one error writer.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) { Error(w, r, s.log, err) }
 
-// internal wraps an unexpected engine failure in the endpoint's §1.4 500 message (F11).
+// internal wraps an unexpected engine failure in the endpoint's docs/api.md#errors 500 message.
 func internal(action string, err error) error {
 	return &isl.Error{Code: isl.EComputation, Message: "Failed to " + action + ". Check logs for details.", Err: err}
 }

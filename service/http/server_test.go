@@ -137,7 +137,7 @@ func TestMetricsExposed(t *testing.T) {
 	}
 }
 
-// §1.1 trailing slash: only routes are redirected, and never to another host.
+// docs/api.md#routes trailing slash: only routes are redirected, and never to another host.
 func TestTrailingSlashRedirectIsSafe(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	for _, c := range []struct{ path, loc string }{

@@ -8,7 +8,7 @@ import (
 	"github.com/olumi/isl/engine/jsonv"
 )
 
-// handleTeamAlign is POST /team/align (§9 with F10, R14, R15 and whole-word matching).
+// handleTeamAlign is POST /team/align (docs/api.md#team-align with docs/api.md#limits, whole-word matching).
 func (s *server) handleTeamAlign() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/team/align"
 	return func(w http.ResponseWriter, r *http.Request) {

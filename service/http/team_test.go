@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// §13 W9 at HTTP level (engine golden: engine/align/testdata/w9.json).
+// docs/api.md#causal-validate-examples docs/api.md#team-align at HTTP level (engine golden: engine/align/testdata/w9.json).
 func TestTeamAlignW9(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	d := loadDoc(t)

@@ -7,7 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// handleDeleteUser erases every key of the user (R3, GDPR); 204 whether or not anything existed.
+// handleDeleteUser erases every key of the user (docs/api.md#state, GDPR); 204 whether or not anything existed.
 func (s *server) handleDeleteUser() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw := chi.URLParam(r, "user_id")

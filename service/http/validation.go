@@ -7,7 +7,7 @@ import (
 	"github.com/olumi/isl/engine/validation"
 )
 
-// handleModelValidate is POST /validation/validate (§8 with F8 and issue 4: testable
+// handleModelValidate is POST /validation/validate (docs/api.md#validation-validate with issue 4: testable
 // implications, equation/DAG cross-check, basic = structural only).
 func (s *server) handleModelValidate() http.HandlerFunc {
 	route := s.cfg.APIPrefix + "/validation/validate"
@@ -39,7 +39,7 @@ func (s *server) handleModelValidate() http.HandlerFunc {
 }
 
 // decodeModelValidate: dag (required, any JSON: shape problems are the engine's 400 `Invalid
-// dag`, F8), structural_model (any|null: non-objects are the engine's 400), context
+// dag`, docs/api.md#validation-validate), structural_model (any|null: non-objects are the engine's 400), context
 // (object|null), validation_level (enum, default standard).
 func decodeModelValidate(body Obj) validation.Request {
 	var req validation.Request

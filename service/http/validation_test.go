@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// §13 W8 at HTTP level (engine golden: engine/validation/testdata/w8.json).
+// docs/api.md#causal-validate-examples docs/api.md#validation-validate at HTTP level (engine golden: engine/validation/testdata/w8.json).
 func TestModelValidateW8(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	d := loadDoc(t)

@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-// Error codes. The contract's enum (§1.4) plus the codes Go needs for its own statuses.
+// Error codes. The contract's enum (docs/api.md#errors) plus the codes Go needs for its own statuses.
 const (
 	EValidation   = "validation_error"  // 400 (semantic) or 422 (schema)
 	ESchema       = "schema_error"      // internal: 422 with a list of field errors

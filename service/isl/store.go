@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// TTLs promised to users (§11, seed guide "Data privacy"): beliefs slide on every read.
+// TTLs promised to users (docs/api.md#state, seed guide "Data privacy"): beliefs slide on every read.
 const (
 	BeliefTTL   = 24 * time.Hour
 	QueryTTL    = 7 * 24 * time.Hour
@@ -13,7 +13,7 @@ const (
 )
 
 // Store keeps per-user preference state. Values are opaque JSON documents owned by the handlers.
-// Implementations key everything by SHA-256(user id) (R3) and never log raw user ids.
+// Implementations key everything by SHA-256(user id) (docs/api.md#state) and never log raw user ids.
 // Any failure to reach the backing store is returned wrapped around ErrUnavailable.
 type Store interface {
 	// GetBeliefs returns the user's beliefs and refreshes their TTL (sliding, BeliefTTL).

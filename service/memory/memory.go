@@ -1,4 +1,4 @@
-// Package memory implements isl.Store in process memory, for running without Redis (§11: used only
+// Package memory implements isl.Store in process memory, for running without Redis (docs/api.md#state: used only
 // when no Redis is configured). It keeps the Redis store's semantics: users are held under
 // SHA-256(user id), beliefs live 24 h and slide on every read, issued queries live 7 d, the answered
 // set 7 d and the response history 30 d from their last write.
@@ -271,7 +271,7 @@ func (s *Store) CompletedCount(_ context.Context, userID string) (int64, error) 
 	return int64(len(u.answered)), nil
 }
 
-// Responses returns a copy of the user's response history, oldest first (the §11 list elements).
+// Responses returns a copy of the user's response history, oldest first (the docs/api.md#state list elements).
 func (s *Store) Responses(userID string) [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,5 +1,5 @@
-// Package metrics declares every Prometheus series of §11, on a registry of its own so that tests can
-// start many servers in one process. All of them are fed (R10); none carries a user id (R2).
+// Package metrics declares every Prometheus series of docs/api.md#state, on a registry of its own so that tests can
+// start many servers in one process. All of them are fed (docs/api.md#metrics); none carries a user id (docs/api.md#limits).
 package metrics
 
 import (
@@ -24,7 +24,7 @@ type Metrics struct {
 	RedisMemoryMax  prometheus.Gauge
 
 	PreferenceQueriesGenerated *prometheus.CounterVec // strategy
-	BeliefUpdates              prometheus.Counter     // R2: the original's user_id_hash label is dropped
+	BeliefUpdates              prometheus.Counter     // docs/api.md#limits: the original's user_id_hash label is dropped
 	CausalValidations          *prometheus.CounterVec // status
 	CounterfactualAnalyses     prometheus.Counter
 	TeachingExamplesGenerated  *prometheus.CounterVec // concept (closed set)

@@ -1,4 +1,4 @@
-// Package redis implements isl.Store on Redis (contract §11 with R3, R9, R11).
+// Package redis implements isl.Store on Redis (docs/api.md#state with ).
 //
 // Key layout, h = hex SHA-256(user id), q = query id (plain or "%"+hex SHA-256, see storekey.Query):
 //
@@ -36,7 +36,7 @@ import (
 type Options struct {
 	Addr     string // host:port, default "localhost:6379"; ignored with SentinelAddrs
 	Username string // REDIS_USERNAME: ACL user; empty = the default user
-	Password string // REDIS_PASSWORD (R9); empty = no AUTH
+	Password string // REDIS_PASSWORD (docs/api.md#state); empty = no AUTH
 	DB       int
 
 	// SentinelAddrs (REDIS_SENTINELS) switches to go-redis' failover client: the primary named
@@ -57,7 +57,7 @@ type Options struct {
 	// OnNotReplicated is called for every write answered ErrNotReplicated.
 	OnNotReplicated func()
 
-	DialTimeout  time.Duration // default 5 s (§11)
+	DialTimeout  time.Duration // default 5 s (docs/api.md#state)
 	ReadTimeout  time.Duration // default 5 s
 	WriteTimeout time.Duration // default 5 s
 	// MaxRetries per command after a network error; default 1, negative = none. Kept low so a dead
@@ -428,7 +428,7 @@ func (s *Store) Close() error {
 }
 
 // Run pings Redis every HealthInterval until ctx ends, keeping Connected/OnState current while
-// go-redis redials underneath (R11). While Redis is down it logs with backoff (first failure, then
+// go-redis redials underneath (docs/api.md#state). While Redis is down it logs with backoff (first failure, then
 // after 2, 4, 8 … intervals, at most once a minute) instead of every tick.
 func (s *Store) Run(ctx context.Context) {
 	t := time.NewTicker(s.interval)
@@ -586,7 +586,7 @@ func (s *Store) downSinceTime() time.Time {
 }
 
 // logDown logs an outage; a credential problem is logged as an error with the fix, because retrying
-// will never cure it (R9: a misconfigured password must be loud).
+// will never cure it (docs/api.md#state: a misconfigured password must be loud).
 func (s *Store) logDown(msg string, err error, args ...any) {
 	if IsAuthError(err) {
 		s.log.Error("redis authentication failed: check REDIS_PASSWORD", append(args, "error", err.Error())...)

@@ -119,7 +119,7 @@ func TestTTLs(t *testing.T) {
 		t.Errorf("responses TTL after second answer = %v", d)
 	}
 
-	// Stored shapes (§11).
+	// Stored shapes (docs/api.md#state).
 	z, err := s.Client().ZRangeWithScores(bg, key("queries"), 0, -1).Result()
 	if err != nil || len(z) != 2 || z[0].Member != "query_000_abc" || z[0].Score != 1700000000 {
 		t.Errorf("answered set = %v, %v", z, err)

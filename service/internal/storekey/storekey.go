@@ -1,5 +1,5 @@
 // Package storekey derives the storage identifiers shared by every isl.Store implementation, so that
-// the Redis and in-memory stores agree on what a valid query id is and never hold a raw user id (R3).
+// the Redis and in-memory stores agree on what a valid query id is and never hold a raw user id (docs/api.md#state).
 package storekey
 
 import (
@@ -54,7 +54,7 @@ type responseEntry struct {
 	Timestamp string          `json:"timestamp"`
 }
 
-// Response is the element appended to a user's response history (§11 shape
+// Response is the element appended to a user's response history (docs/api.md#state shape
 // {"query_id","response","timestamp"}). response is embedded as is when it is valid JSON (the
 // handlers pass `"A"`), otherwise as a JSON string; timestamp is RFC 3339 UTC.
 func Response(queryID string, response []byte, at time.Time) []byte {

@@ -51,7 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 	}
 }
 
-// Users exercises ids that would be dangerous as raw key parts (R3).
+// Users exercises ids that would be dangerous as raw key parts (docs/api.md#state).
 var Users = []string{"alice@example.com", "user:1*", "u?[a-z]\\", "", "ユーザー", strings.Repeat("x", 300)}
 
 func ctx() context.Context { return context.Background() }
