@@ -72,9 +72,17 @@ var Images = []Image{
 		// distroless/static's nonroot user (uid/gid 65532); the Dockerfile runs as nonroot:nonroot.
 		"echo 'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' >> /etc/passwd",
 		"echo 'nonroot:x:65532:' >> /etc/group", "mkdir -p /home/nonroot && chown 65532:65532 /home/nonroot"}},
+	// As the official image's docker-entrypoint.sh: it starts as root, hands /data (where files
+	// are uploaded root-owned, e.g. a Sentinel's config, which Sentinel must rewrite) to redis and
+	// drops to redis. Running as redis from the start made every Sentinel exit ("config file is
+	// not writable").
 	{Tag: "redis:7.2-alpine", Packages: []string{"redis-server", "redis-sentinel", "redis-tools"},
-		Run:  []string{"mkdir -p /data /usr/local/etc/redis && chown redis:redis /data"},
-		User: "redis", Workdir: "/data", Cmd: []string{"redis-server"}},
+		Run: []string{"mkdir -p /data /usr/local/etc/redis && chown redis:redis /data",
+			`printf '%s\n' '#!/bin/sh' 'set -e' 'if [ "$(id -u)" = 0 ]; then' ` +
+				`'  find /data \! -user redis -exec chown redis:redis {} +' ` +
+				`'  exec setpriv --reuid=redis --regid=redis --init-groups "$@"' 'fi' 'exec "$@"' ` +
+				`> /usr/local/bin/docker-entrypoint.sh && chmod 755 /usr/local/bin/docker-entrypoint.sh`},
+		Workdir: "/data", Entrypoint: []string{"/usr/local/bin/docker-entrypoint.sh"}, Cmd: []string{"redis-server"}},
 	{Tag: "nginx:1.26-alpine", Packages: []string{"nginx", "wget"},
 		// The official image's user and cache directory, which the rendered nginx.conf names.
 		Run: []string{"useradd --system --no-create-home --shell /usr/sbin/nologin nginx",
