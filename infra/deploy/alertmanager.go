@@ -49,15 +49,11 @@ func NewAlertmanager(ctx *pulumi.Context, name string, args AlertmanagerArgs, op
 			SMTPPassword: v[2].(string), PagerDutyKey: v[3].(string)})
 		return string(f.Content), err
 	}).(pulumi.StringOutput)
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Alertmanager.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Alertmanager.Image, comp)
 	if err != nil {
 		return nil, err
 	}
-	vol, err := docker.NewVolume(ctx, name+"-data", &docker.VolumeArgs{
-		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-	}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+	vol, err := dataVolume(ctx, name+"-data", cfg, comp)
 	if err != nil {
 		return nil, err
 	}

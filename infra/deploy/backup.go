@@ -79,9 +79,7 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	if err != nil {
 		return nil, err
 	}
-	vol, err := docker.NewVolume(ctx, name+"-data", &docker.VolumeArgs{
-		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-	}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+	vol, err := dataVolume(ctx, name+"-data", cfg, comp)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,22 @@ const (
 	waitTimeout   = 180
 )
 
+// remoteImage declares a third-party image, kept locally on destroy (other stacks on the host may
+// run it too).
+func remoteImage(ctx *pulumi.Context, name, image string, parent pulumi.Resource) (*docker.RemoteImage, error) {
+	return docker.NewRemoteImage(ctx, name, &docker.RemoteImageArgs{
+		Name: pulumi.String(image), KeepLocally: pulumi.Bool(true),
+	}, pulumi.Parent(parent))
+}
+
+// dataVolume declares a named volume labelled with its stack, protected from deletion when the
+// stack says so (isl:protectData).
+func dataVolume(ctx *pulumi.Context, name string, cfg stacks.Config, parent pulumi.Resource) (*docker.Volume, error) {
+	return docker.NewVolume(ctx, name, &docker.VolumeArgs{
+		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
+	}, pulumi.Parent(parent), pulumi.Protect(cfg.ProtectData))
+}
+
 func labels(cfg stacks.Config, role string, extra ...string) docker.ContainerLabelArray {
 	l := docker.ContainerLabelArray{
 		docker.ContainerLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)},

@@ -37,15 +37,11 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 	if err != nil {
 		return nil, err
 	}
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Grafana.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Grafana.Image, comp)
 	if err != nil {
 		return nil, err
 	}
-	vol, err := docker.NewVolume(ctx, name+"-data", &docker.VolumeArgs{
-		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-	}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+	vol, err := dataVolume(ctx, name+"-data", cfg, comp)
 	if err != nil {
 		return nil, err
 	}

@@ -46,9 +46,7 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 	if err != nil {
 		return nil, err
 	}
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Nginx.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Nginx.Image, comp)
 	if err != nil {
 		return nil, err
 	}

@@ -39,9 +39,7 @@ func NewNginxExporter(ctx *pulumi.Context, name string, args NginxExporterArgs, 
 		return nil, err
 	}
 	cfg := args.Config
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.NginxExporter.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.NginxExporter.Image, comp)
 	if err != nil {
 		return nil, err
 	}

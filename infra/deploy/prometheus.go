@@ -39,15 +39,11 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 	if err != nil {
 		return nil, err
 	}
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Prometheus.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Prometheus.Image, comp)
 	if err != nil {
 		return nil, err
 	}
-	vol, err := docker.NewVolume(ctx, name+"-data", &docker.VolumeArgs{
-		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-	}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+	vol, err := dataVolume(ctx, name+"-data", cfg, comp)
 	if err != nil {
 		return nil, err
 	}

@@ -35,15 +35,11 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 		return nil, err
 	}
 	cfg := args.Config
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Redis.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Redis.Image, comp)
 	if err != nil {
 		return nil, err
 	}
-	vol, err := docker.NewVolume(ctx, name+"-data", &docker.VolumeArgs{
-		Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-	}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+	vol, err := dataVolume(ctx, name+"-data", cfg, comp)
 	if err != nil {
 		return nil, err
 	}

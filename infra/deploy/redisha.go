@@ -47,9 +47,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 	if ha == nil {
 		return nil, fmt.Errorf("redis HA: the bundle has no HA topology (isl:redisHA is false)")
 	}
-	img, err := docker.NewRemoteImage(ctx, name+"-image", &docker.RemoteImageArgs{
-		Name: pulumi.String(cfg.Redis.Image), KeepLocally: pulumi.Bool(true),
-	}, pulumi.Parent(comp))
+	img, err := remoteImage(ctx, name+"-image", cfg.Redis.Image, comp)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +69,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 	auth := pulumi.Sprintf("REDISCLI_AUTH=%s", args.Password) // with --user admin in the healthchecks
 	var nodes []pulumi.Resource
 	for _, n := range ha.Nodes {
-		vol, err := docker.NewVolume(ctx, n.Name+"-data", &docker.VolumeArgs{
-			Labels: docker.VolumeLabelArray{docker.VolumeLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)}},
-		}, pulumi.Parent(comp), pulumi.Protect(cfg.ProtectData))
+		vol, err := dataVolume(ctx, n.Name+"-data", cfg, comp)
 		if err != nil {
 			return nil, err
 		}

@@ -89,9 +89,7 @@ func serviceImage(ctx *pulumi.Context, name string, args ServiceArgs, parent pul
 		// its ImageId, not its RepoDigest: the provider fills RepoDigest only for an image that was
 		// pulled from or pushed to a registry, so for a local-only tag (isl:c-…, the README's
 		// rollback without a registry) it is empty and the replicas would get no image at all.
-		img, err := docker.NewRemoteImage(ctx, name, &docker.RemoteImageArgs{
-			Name: pulumi.String(s.Image), KeepLocally: pulumi.Bool(true),
-		}, pulumi.Parent(parent))
+		img, err := remoteImage(ctx, name, s.Image, parent)
 		if err != nil {
 			return digest, imageName, err
 		}
