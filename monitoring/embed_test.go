@@ -45,7 +45,7 @@ func TestDashboardQueries(t *testing.T) {
 }
 
 func TestTemplatesPresent(t *testing.T) {
-	for _, n := range []string{"templates/nginx.conf.tmpl", "templates/nginx-watch.sh.tmpl", "templates/redis.conf.tmpl",
+	for _, n := range []string{"templates/nginx.conf.tmpl", "templates/redis.conf.tmpl",
 		"templates/prometheus.yml.tmpl", "rules/isl-alerts.yml.tmpl", "grafana/provisioning/datasource.yml.tmpl",
 		"grafana/provisioning/dashboards.yml.tmpl", "tests/isl-alerts.test.yml"} {
 		if _, err := Template(n); err != nil {

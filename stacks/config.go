@@ -8,6 +8,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"regexp"
@@ -314,6 +315,11 @@ func (c Config) Validate(mode Strictness) error {
 		checkPort("isl:grafanaHostPort", c.Grafana.HostPort, true)
 		checkPort("isl:alertmanagerHostPort", c.Alertmanager.HostPort, true)
 	}
+	// The rendered nginx.conf re-resolves the replica aliases (`server … resolve`), which nginx has
+	// only since 1.27.3; an older image would refuse the configuration at start.
+	if v, ok := imageVersion(c.Nginx.Image); ok && versionBefore(v, [3]int{1, 27, 3}) {
+		bad("isl:nginxImage", "needs nginx 1.27.3 or later (replica addresses are re-resolved without reloads); got %q", c.Nginx.Image)
+	}
 	c.validateAlerting(mode, bad)
 	if c.Tier == Pilot && !c.Nginx.TLS {
 		bad("isl:tls", "the pilot serves HTTPS only (got false)")
@@ -412,6 +418,42 @@ func PinnedImage(ref string) bool {
 	name := ref[strings.LastIndex(ref, "/")+1:]
 	i := strings.LastIndex(name, ":")
 	return i >= 0 && i < len(name)-1 && name[i+1:] != "latest"
+}
+
+var versionTag = regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?(?:[-.].*)?$`)
+
+// imageVersion reads the version a tag names ("nginx:1.30-alpine" → 1.30; a tag without a patch
+// level floats to the newest patch, so the patch reads as the highest). ok is false when the
+// tag names no version (a bare digest, "stable", "latest").
+func imageVersion(ref string) (v [3]int, ok bool) {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	name := ref[strings.LastIndex(ref, "/")+1:]
+	i := strings.LastIndex(name, ":")
+	if i < 0 {
+		return v, false
+	}
+	m := versionTag.FindStringSubmatch(name[i+1:])
+	if m == nil {
+		return v, false
+	}
+	v[0], _ = strconv.Atoi(m[1])
+	v[1], _ = strconv.Atoi(m[2])
+	v[2] = math.MaxInt
+	if m[3] != "" {
+		v[2], _ = strconv.Atoi(m[3])
+	}
+	return v, true
+}
+
+func versionBefore(v, min [3]int) bool {
+	for i := range v {
+		if v[i] != min[i] {
+			return v[i] < min[i]
+		}
+	}
+	return false
 }
 
 // ReplicaSlots names the replica slots: isl-1 … isl-N. A slot name is both the Pulumi resource name

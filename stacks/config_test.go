@@ -1,8 +1,10 @@
 package stacks
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,6 +64,12 @@ func TestCommittedStackFiles(t *testing.T) {
 				t.Errorf("tier %s replicas %d, want %s/%d", cfg.Tier, cfg.Service.Replicas, tier, wantReplicas[tier])
 			}
 			if tier != Dev {
+				// What staging tests and the pilot runs is built on exactly the same bases.
+				for key, ref := range map[string]string{"isl:buildImage": cfg.Service.BuildImage, "isl:runtimeImage": cfg.Service.RuntimeImage} {
+					if !regexp.MustCompile(`@sha256:[0-9a-f]{64}$`).MatchString(ref) {
+						t.Errorf("%s = %q on %s: pin it by digest", key, ref, tier)
+					}
+				}
 				ports := cfg.HostPorts()
 				for name := range ports {
 					if name != "nginx" {
@@ -152,6 +160,8 @@ func TestBadConfigRejected(t *testing.T) {
 		{"e-mail without sender", "staging", "isl:alertEmailTo", "oncall@example.com", "isl:alertEmailFrom: a sender address is required"},
 		{"bad slack channel", "staging", "isl:alertSlackChannel", "#ISL Alerts", "isl:alertSlackChannel: a channel like #isl-alerts"},
 		{"bad repeat interval", "pilot", "isl:alertRepeatCritical", "hourly", "isl:alertRepeatCritical: a duration like 1h"},
+		{"nginx without resolve", "staging", "isl:nginxImage", "nginx:1.26-alpine", "isl:nginxImage: needs nginx 1.27.3 or later"},
+		{"nginx patch before resolve", "dev", "isl:nginxImage", "registry.local:5000/nginx:1.27.2@sha256:0123", "isl:nginxImage: needs nginx 1.27.3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -199,6 +209,34 @@ func TestPinnedImage(t *testing.T) {
 	} {
 		if got := PinnedImage(ref); got != want {
 			t.Errorf("PinnedImage(%q) = %v, want %v", ref, got, want)
+		}
+	}
+}
+
+func TestImageVersion(t *testing.T) {
+	top := math.MaxInt
+	for _, c := range []struct {
+		ref    string
+		v      [3]int
+		ok     bool
+		before bool // before 1.27.3
+	}{
+		{"nginx:1.30-alpine", [3]int{1, 30, top}, true, false},
+		{"nginx:1.27", [3]int{1, 27, top}, true, false}, // floats to the newest 1.27.x
+		{"nginx:1.27.3-alpine", [3]int{1, 27, 3}, true, false},
+		{"nginx:1.27.2", [3]int{1, 27, 2}, true, true},
+		{"nginx:1.26-alpine", [3]int{1, 26, top}, true, true},
+		{"host:5000/nginx:1.22.1@sha256:ab", [3]int{1, 22, 1}, true, true},
+		{"nginx:stable-alpine", [3]int{}, false, false},
+		{"nginx@sha256:ab", [3]int{}, false, false},
+		{"host:5000/nginx", [3]int{}, false, false},
+	} {
+		v, ok := imageVersion(c.ref)
+		if v != c.v || ok != c.ok {
+			t.Errorf("imageVersion(%q) = %v, %v; want %v, %v", c.ref, v, ok, c.v, c.ok)
+		}
+		if b := ok && versionBefore(v, [3]int{1, 27, 3}); b != c.before {
+			t.Errorf("%q before 1.27.3 = %v, want %v", c.ref, b, c.before)
 		}
 	}
 }

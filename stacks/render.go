@@ -37,6 +37,9 @@ type NginxParams struct {
 	TLS          bool
 	TLSCertFile  string
 	TLSKeyFile   string
+	// HTTP2Directive enables HTTP/2 with `http2 on;` (nginx >= 1.25.1, where `listen … http2` is
+	// deprecated) instead of the listen parameter older nginx needs.
+	HTTP2Directive bool
 
 	MetricsListen string // stub_status listener for the exporter, e.g. 0.0.0.0:8082; empty = none
 	RedirectHost  string // host of the HTTP→HTTPS redirect (the configured public host; TLS only)
@@ -48,19 +51,24 @@ type NginxParams struct {
 	SendTimeout         string // between two writes of the response
 	ConnPerClient       int    // concurrent requests per client address (limit_conn)
 
-	Upstreams           []string // replica addresses host:port, one server line each
-	MaxFails            int
-	FailTimeout         string
-	Resolver            string // DNS server for variable proxy_pass (Docker: 127.0.0.11); empty = none
-	ProxyConnectTimeout string
-	ProxySendTimeout    string
-	ProxyReadTimeout    string
-	NextUpstreamTries   int
-	ClientMaxBodySize   string
-	AdminAllow          []string // CIDRs allowed to /prometheus/ (besides its basic auth)
-	GrafanaAddr         string   // host:port proxied under /grafana/; empty = no route
-	PrometheusAddr      string   // host:port proxied under /prometheus/; empty = no route
-	PrometheusAuthFile  string   // htpasswd file guarding /prometheus/ (basic auth); empty = none
+	Upstreams   []string // replica addresses host:port, one server line each
+	MaxFails    int
+	FailTimeout string
+	Resolver    string // DNS server for variable proxy_pass (Docker: 127.0.0.11); empty = none
+	// ResolveUpstreams makes every upstream server re-resolved through Resolver each
+	// UpstreamResolveValid (`server name resolve`, nginx >= 1.27.3): containers, where a slot alias
+	// moves to a new container on every image update.
+	ResolveUpstreams     bool
+	UpstreamResolveValid string
+	ProxyConnectTimeout  string
+	ProxySendTimeout     string
+	ProxyReadTimeout     string
+	NextUpstreamTries    int
+	ClientMaxBodySize    string
+	AdminAllow           []string // CIDRs allowed to /prometheus/ (besides its basic auth)
+	GrafanaAddr          string   // host:port proxied under /grafana/; empty = no route
+	PrometheusAddr       string   // host:port proxied under /prometheus/; empty = no route
+	PrometheusAuthFile   string   // htpasswd file guarding /prometheus/ (basic auth); empty = none
 }
 
 // ErrorPage is one JSON error envelope nginx answers itself (a named location).
@@ -91,14 +99,6 @@ func (p NginxParams) ErrorPages() []ErrorPage {
 		{"/_isl/error/502", 502, "service_unavailable", "No replica could answer; retry shortly", "retry_later", true, false},
 		{"/_isl/error/504", 504, "timeout", "No replica answered in time; retry shortly", "retry_later", true, false},
 	}
-}
-
-// WatchParams parametrises the nginx container entry point that reloads nginx when replica aliases
-// move to new containers.
-type WatchParams struct {
-	Origin          string
-	Hosts           []string
-	IntervalSeconds int
 }
 
 // RedisParams is everything redis.conf depends on.
@@ -343,20 +343,15 @@ func RenderNginx(p NginxParams) ([]byte, error) {
 			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
-	return render("nginx.conf", "templates/nginx.conf.tmpl", goDelims, p)
-}
-
-// RenderNginxWatch renders the nginx container's entry point script.
-func RenderNginxWatch(p WatchParams) ([]byte, error) {
-	if len(p.Hosts) == 0 || p.IntervalSeconds < 1 {
-		return nil, fmt.Errorf("render nginx-watch.sh: need hosts and a positive interval")
-	}
-	for _, h := range p.Hosts {
-		if !regexp.MustCompile(`^[A-Za-z0-9.-]+$`).MatchString(h) {
-			return nil, fmt.Errorf("render nginx-watch.sh: bad host %q", h)
+	if p.ResolveUpstreams {
+		if p.Resolver == "" {
+			return nil, fmt.Errorf("render nginx.conf: re-resolved upstreams need a resolver")
+		}
+		if err := checkToken("upstream resolve interval", p.UpstreamResolveValid); err != nil {
+			return nil, fmt.Errorf("render nginx.conf: %w", err)
 		}
 	}
-	return render("nginx-watch.sh", "templates/nginx-watch.sh.tmpl", goDelims, p)
+	return render("nginx.conf", "templates/nginx.conf.tmpl", goDelims, p)
 }
 
 var passwordRe = regexp.MustCompile(`^[\x21-\x7e]+$`)

@@ -21,7 +21,7 @@ type NginxArgs struct {
 	TLSKey  pulumi.StringInput // PEM content, secret
 	// PrometheusPassword guards /prometheus/ (basic auth); used only when the bundle routes it.
 	PrometheusPassword pulumi.StringOutput // secret
-	Replicas           []pulumi.Resource   // nginx starts after them: its upstream names must resolve
+	Replicas           []pulumi.Resource   // nginx starts after them, so that its healthcheck (through a replica) can pass
 }
 
 // Nginx is the only container with published host ports (outside dev).
@@ -31,7 +31,7 @@ type Nginx struct {
 }
 
 // NewNginx declares nginx. It owns fixed host ports, so it is replaced delete-first; its config
-// names replica slots, not containers, so image updates never touch it.
+// names replica slots, not containers, and re-resolves them, so image updates never touch it.
 func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.ResourceOption) (*Nginx, error) {
 	comp := &Nginx{}
 	if err := ctx.RegisterComponentResource(TypeNginx, name, comp, opts...); err != nil {
@@ -42,17 +42,12 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 	if err != nil {
 		return nil, err
 	}
-	watch, err := stacks.RenderNginxWatch(args.Bundle.Watch)
-	if err != nil {
-		return nil, err
-	}
 	img, err := remoteImage(ctx, name+"-image", cfg.Nginx.Image, comp)
 	if err != nil {
 		return nil, err
 	}
 	uploads := docker.ContainerUploadArray{
 		upload(stacks.NginxConfPath, pulumi.String(string(conf)), false),
-		upload(stacks.NginxWatchPath, pulumi.String(string(watch)), true),
 	}
 	if args.Bundle.Nginx.PrometheusAuthFile != "" {
 		htpasswd := args.PrometheusPassword.ApplyT(func(pw string) (string, error) {
@@ -67,10 +62,9 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 		ports = append(ports, hostPort(443, cfg.Nginx.HTTPSPort)...)
 	}
 	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
-		Name:        pulumi.String(fmt.Sprintf("isl-%s-nginx", cfg.Stack)),
-		Image:       img.ImageId,
-		Entrypoints: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String(stacks.NginxWatchPath)},
-		Uploads:     uploads,
+		Name:    pulumi.String(fmt.Sprintf("isl-%s-nginx", cfg.Stack)),
+		Image:   img.ImageId,
+		Uploads: uploads,
 		NetworksAdvanced: docker.ContainerNetworksAdvancedArray{docker.ContainerNetworksAdvancedArgs{
 			Name: args.Network, Aliases: pulumi.StringArray{pulumi.String("nginx")}}},
 		Ports: ports,

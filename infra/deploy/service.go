@@ -51,7 +51,8 @@ type Service struct {
 // DeleteBeforeReplace(false), so when its image digest changes the new container is created first
 // (auto-named <slot>-<hex>), its healthcheck must pass, and only then is the old one deleted, which
 // drains for StopTimeout seconds after SIGTERM.
-// Both carry the slot's network alias (isl-N) meanwhile; nginx follows the alias (nginx-watch.sh).
+// Both carry the slot's network alias (isl-N) meanwhile; nginx re-resolves the alias every second
+// (`server isl-N:8000 resolve`), so it sends to both, then only to the new one, without a reload.
 func NewService(ctx *pulumi.Context, name string, args ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
 	comp := &Service{}
 	if err := ctx.RegisterComponentResource(TypeService, name, comp, opts...); err != nil {

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,6 +226,7 @@ func runStack(t *testing.T, cli *client.Client, root string, tier stacks.Tier) {
 	}
 	t.Run("contract suite through nginx", func(t *testing.T) { integration.Run(t, c) })
 	t.Run("entry: /metrics, TLS, headers", func(t *testing.T) { d.entry(t, c) })
+	t.Run("nginx -t without warnings", func(t *testing.T) { d.nginxConfigClean(t) })
 	t.Run("redis: password and AOF", func(t *testing.T) { d.redisLocked(t) })
 	t.Run("prometheus targets up", func(t *testing.T) { d.targetsUp(t) })
 	if d.cfg.Service.Replicas >= 2 {
@@ -403,11 +405,15 @@ func (d *deployment) targetsUp(t *testing.T) {
 	}
 }
 
+// loadClients is the steady load's concurrency.
+const loadClients = 4
+
 // underLoad runs a steady mixed load through nginx while chaos runs, then a little longer.
 func (d *deployment) underLoad(t *testing.T, chaos func()) load.Report {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	since := time.Now().Add(-time.Second).Format(time.RFC3339)
 	var rep load.Report
 	var err error
 	var wg sync.WaitGroup
@@ -415,7 +421,7 @@ func (d *deployment) underLoad(t *testing.T, chaos func()) load.Report {
 	go func() {
 		defer wg.Done()
 		rep, err = load.Run(ctx, load.Config{Host: d.endpoint, APIKey: d.apiKey, Insecure: true, Duration: 3 * time.Minute,
-			Concurrency: 4, MaxRequests: 200_000})
+			Concurrency: loadClients, MaxRequests: 200_000})
 	}()
 	time.Sleep(2 * time.Second)
 	chaos()
@@ -426,6 +432,9 @@ func (d *deployment) underLoad(t *testing.T, chaos func()) load.Report {
 		t.Fatal(err)
 	}
 	t.Logf("%d requests in %.1fs (%.0f/s), %d failed", rep.Requests, rep.Seconds, rep.RPS, rep.Errors)
+	if rep.Errors > 0 {
+		d.logTail(t, "nginx", since)
+	}
 	if rep.Requests < 100 {
 		t.Errorf("only %d requests: the load did not run", rep.Requests)
 	}
@@ -440,22 +449,32 @@ func errorKinds(t *testing.T, rep load.Report) {
 	}
 }
 
-// requireNoHTTPFailures demands that every answer nginx gave was a success and allows only requests
-// cut, without any answer, by a reload closing their connection (nginx-watch.sh reloads nginx when a
-// replica's address changes): an HTTP/1.1 request sent on a keep-alive connection at the instant the
-// old worker closed it, or an HTTP/2 stream the old worker accepted but did not finish (nginx 1.22).
-// Measured: 0–0.08 % of requests during a replacement; the bound is 0.2 %.
-func requireNoHTTPFailures(t *testing.T, rep load.Report) {
+// requireNoFailures demands that every request was answered with a success: nginx re-resolves the
+// replica aliases itself (`server … resolve`), so nothing reloads it and no client connection is
+// ever closed under a request.
+func requireNoFailures(t *testing.T, rep load.Report) {
 	t.Helper()
-	closed := 0
-	for _, e := range rep.Endpoints {
-		closed += e.Statuses["transport_error"]
-	}
-	t.Logf("%d of %d requests cut by a reload closing their connection (%.3f%%), %d other failures",
-		closed, rep.Requests, 100*float64(closed)/float64(max(rep.Requests, 1)), rep.Errors-closed)
-	if rep.Errors != closed || closed*500 > rep.Requests {
+	if rep.Errors != 0 {
 		errorKinds(t, rep)
-		t.Errorf("%d failed, %d of them cut connections: want no HTTP error and under 0.2%% cut", rep.Errors, closed)
+		t.Errorf("%d of %d requests failed, want 0", rep.Errors, rep.Requests)
+	}
+}
+
+// requireOnlyTruncated allows, besides successes, only responses a crash cut off after nginx had
+// forwarded their header — which no streaming proxy can retry — at most one per request in flight
+// (the load runs 4 clients): no HTTP error, no request that had not yet started its answer.
+func requireOnlyTruncated(t *testing.T, rep load.Report, inFlight int) {
+	t.Helper()
+	cut := 0
+	for _, e := range rep.Endpoints {
+		cut += e.Statuses["transport_error"]
+	}
+	if cut > 0 {
+		t.Logf("%d of %d responses cut off mid-body by the crash (the replica died while writing them)", cut, rep.Requests)
+	}
+	if rep.Errors != cut || cut > inFlight {
+		errorKinds(t, rep)
+		t.Errorf("%d of %d requests failed (%d cut off mid-body): want no HTTP error and at most %d cut", rep.Errors, rep.Requests, cut, inFlight)
 	}
 }
 
@@ -479,7 +498,7 @@ func (d *deployment) killReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	requireNoHTTPFailures(t, rep)
+	requireOnlyTruncated(t, rep, loadClients)
 	worst := load.Millis(0)
 	for _, e := range rep.Endpoints {
 		worst = max(worst, e.Max)
@@ -527,7 +546,8 @@ func (d *deployment) redisRestart(t *testing.T, c *integration.Client) {
 // every replica's successor is created (new generated name, same slot alias) and healthy before its
 // predecessor is stopped gracefully and removed, all slots at once as Pulumi runs independent
 // replacements in parallel. nginx must follow the aliases to the new containers through Docker's
-// DNS (nginx-watch.sh) without being restarted, and no request may fail.
+// DNS without being restarted or reloaded (the same worker processes before and after), and no
+// request may fail.
 func (d *deployment) replaceReplicas(t *testing.T) {
 	ctx := context.Background()
 	nginx, _ := d.mocks.Container("nginx")
@@ -535,6 +555,7 @@ func (d *deployment) replaceReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	workers := d.nginxWorkers(t)
 	old := map[string]string{}
 	for _, s := range d.cfg.ReplicaSlots() {
 		c, _ := d.mocks.Container(s)
@@ -561,13 +582,16 @@ func (d *deployment) replaceReplicas(t *testing.T) {
 		}
 		t.Logf("%d replicas replaced in %s", len(old), time.Since(start).Round(100*time.Millisecond))
 	})
-	requireNoHTTPFailures(t, rep)
+	requireNoFailures(t, rep)
 	after, err := d.cli.ContainerInspect(ctx, nginx.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if after.State.StartedAt != before.State.StartedAt || after.RestartCount != before.RestartCount {
 		t.Errorf("nginx was restarted (%s → %s)", before.State.StartedAt, after.State.StartedAt)
+	}
+	if now := d.nginxWorkers(t); now != workers {
+		t.Errorf("nginx was reloaded: worker processes %q, before the update %q", now, workers)
 	}
 	// Only the successors exist now, so every answer above after the swap came through them;
 	// check that nginx routes to them by name too.
@@ -581,4 +605,55 @@ func (d *deployment) replaceReplicas(t *testing.T) {
 	if !strings.Contains(out, "healthy") {
 		t.Errorf("nginx → successors: %q", out)
 	}
+}
+
+// nginxWorkers lists the PIDs of nginx's worker processes (a reload replaces every one of them).
+func (d *deployment) nginxWorkers(t *testing.T) string {
+	t.Helper()
+	out, code := d.exec(t, "nginx", nil, "sh", "-c",
+		`for p in /proc/[0-9]*; do case "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" in "nginx: worker process"*) echo "${p#/proc/}";; esac; done | sort -n | tr '\n' ' '`)
+	if code != 0 || strings.TrimSpace(out) == "" {
+		t.Fatalf("list nginx workers: exit %d %q", code, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+// nginxConfigClean runs `nginx -t` in the running nginx container, on the configuration the
+// program uploaded: it must pass with no warning (a deprecated directive or an ignored setting).
+func (d *deployment) nginxConfigClean(t *testing.T) {
+	out, code := d.exec(t, "nginx", nil, "nginx", "-t")
+	if code != 0 || !strings.Contains(out, "test is successful") || strings.Contains(out, "[warn]") {
+		t.Errorf("nginx -t in the container: exit %d\n%s", code, out)
+	}
+	if v, _ := d.exec(t, "nginx", nil, "nginx", "-v"); !strings.Contains(v, "nginx/1.") {
+		t.Errorf("nginx -v: %q", v)
+	} else {
+		t.Logf("%s", strings.TrimSpace(v))
+	}
+}
+
+// failedLine matches an access log line (docs: nginx.conf's isl_route format) with a 5xx status.
+var failedLine = regexp.MustCompile(`^\S+ \[[^\]]+\] "[^"]*" 5\d\d `)
+
+// logTail logs what a container wrote to stderr (nginx's error log) since a time: why requests failed.
+func (d *deployment) logTail(t *testing.T, resName, since string) {
+	t.Helper()
+	c, _ := d.mocks.Container(resName)
+	rc, err := d.cli.ContainerLogs(context.Background(), c.ID, container.LogsOptions{ShowStderr: true, ShowStdout: true, Since: since})
+	if err != nil {
+		t.Logf("logs of %s: %v", resName, err)
+		return
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	var errOut bytes.Buffer
+	stdcopy.StdCopy(&out, &errOut, rc)
+	// stdout is the access log: only the failed requests' lines.
+	var failed []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if failedLine.MatchString(l) {
+			failed = append(failed, l)
+		}
+	}
+	t.Logf("%s since %s: error log:\n%s\nfailed requests in the access log:\n%s", resName, since, errOut.String(), strings.Join(failed, "\n"))
 }

@@ -42,9 +42,12 @@ const (
 
 // Image is one row: an image built FROM the Debian base (or another row) with Debian packages.
 type Image struct {
-	Tag        string   // as the stack files (or the program's defaults) name it
-	From       string   // base row's tag; "" = BaseTag
-	Packages   []string // Debian packages (apt-get install --no-install-recommends)
+	Tag      string   // as the stack files (or the program's defaults) name it
+	From     string   // base row's tag; "" = BaseTag
+	Packages []string // Debian packages (apt-get install --no-install-recommends)
+	// Suite, when set, installs Packages (and what they need) from that Debian suite instead of
+	// bookworm: for a program whose bookworm version is too old for the rendered configuration.
+	Suite      string
 	Run        []string // shell steps after the install
 	Env        []string // KEY=VALUE
 	User       string
@@ -59,7 +62,7 @@ type Image struct {
 }
 
 // Images is every stand-in, in build order. The Debian versions differ from the upstream tags
-// (bookworm: Redis 7.0, nginx 1.22, Prometheus 2.42, Alertmanager 0.25, nginx exporter 0.11, Redis
+// (bookworm: Redis 7.0, Prometheus 2.42, Alertmanager 0.25, nginx exporter 0.11, Redis
 // exporter 1.45); the rendered configuration is checked against these versions by the tests that
 // run the host's binaries. There is no Debian package of Grafana, so no Grafana image: stacks
 // deployed from these images set isl:grafanaImage to "" and run without Grafana.
@@ -83,7 +86,9 @@ var Images = []Image{
 				`'  exec setpriv --reuid=redis --regid=redis --init-groups "$@"' 'fi' 'exec "$@"' ` +
 				`> /usr/local/bin/docker-entrypoint.sh && chmod 755 /usr/local/bin/docker-entrypoint.sh`},
 		Workdir: "/data", Entrypoint: []string{"/usr/local/bin/docker-entrypoint.sh"}, Cmd: []string{"redis-server"}},
-	{Tag: "nginx:1.26-alpine", Packages: []string{"nginx", "wget"},
+	// nginx from forky (1.30): the rendered nginx.conf re-resolves the replica aliases (`server …
+	// resolve`, nginx >= 1.27.3), which bookworm's 1.22 cannot parse.
+	{Tag: "nginx:1.30-alpine", Suite: "forky", Packages: []string{"nginx", "wget"},
 		// The official image's user and cache directory, which the rendered nginx.conf names.
 		Run: []string{"useradd --system --no-create-home --shell /usr/sbin/nologin nginx",
 			"mkdir -p /var/cache/nginx && rm -f /etc/nginx/sites-enabled/default",
@@ -236,8 +241,15 @@ func (img Image) Dockerfile(from string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "FROM %s\n", from)
 	if len(img.Packages) > 0 {
-		fmt.Fprintf(&b, "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s >/dev/null && rm -rf /var/lib/apt/lists/*\n",
-			strings.Join(img.Packages, " "))
+		target := ""
+		if img.Suite != "" {
+			// The suite from the base's own mirror. check-valid-until=no: mirrors that serve a
+			// fixed snapshot (as here) carry testing's Release file past its week of validity.
+			fmt.Fprintf(&b, "RUN sed 's/^deb /deb [check-valid-until=no] /; s/ bookworm / %s /' /etc/apt/sources.list > /etc/apt/sources.list.d/%s.list\n", img.Suite, img.Suite)
+			target = "-t " + img.Suite + " "
+		}
+		fmt.Fprintf(&b, "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s%s >/dev/null && rm -rf /var/lib/apt/lists/*\n",
+			target, strings.Join(img.Packages, " "))
 	}
 	for _, c := range img.Copy {
 		fmt.Fprintf(&b, "COPY %s\n", c)
@@ -349,7 +361,15 @@ func goToolchain(dir, root string) error {
 	if out, err := exec.Command("cp", "-a", goroot, filepath.Join(dir, "go")).CombinedOutput(); err != nil {
 		return fmt.Errorf("copy GOROOT: %w: %s", err, out)
 	}
-	// A fresh module cache filled from the host's, offline: exactly the service's module graph.
+	// The host's cache first gets every module the service needs (a fresh machine has only what
+	// building this tool needed; a warm one downloads nothing), then a fresh module cache is filled
+	// from it, offline: exactly the service's module graph.
+	hostDL := exec.Command("go", "mod", "download")
+	hostDL.Dir = filepath.Join(root, "service")
+	hostDL.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := hostDL.CombinedOutput(); err != nil {
+		return fmt.Errorf("download the service's modules: %w: %s", err, out)
+	}
 	cache := filepath.Join(dir, "gomodcache")
 	dl := exec.Command("go", "mod", "download")
 	dl.Dir = filepath.Join(root, "service")

@@ -1,6 +1,6 @@
 // Command render writes the configuration files of a stack — nginx.conf, redis.conf (with Redis HA
 // also the nodes' and Sentinels' files), prometheus.yml, isl-alerts.yml, alertmanager.yml (and, for
-// containers, nginx-watch.sh and Grafana provisioning) —
+// containers, Grafana provisioning) —
 // through the same code the Pulumi program uses.
 //
 // Loopback processes (`make pilot-local`):

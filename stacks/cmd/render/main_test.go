@@ -75,7 +75,7 @@ func TestRenderLocal(t *testing.T) {
 	if string(pw) != string(pw2) {
 		t.Error("re-render changed the Redis password")
 	}
-	if _, err := os.Stat(filepath.Join(out, "nginx-watch.sh")); err == nil {
+	if _, err := os.Stat(filepath.Join(out, "grafana-datasource.yml")); err == nil {
 		t.Error("container-only file rendered locally")
 	}
 }
@@ -85,7 +85,7 @@ func TestRenderContainers(t *testing.T) {
 	if err := run([]string{"--stack", "staging", "--out", out, "--root", "../../..", "--redis-password", "abcdefgh12345"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"nginx.conf", "nginx-watch.sh", "redis.conf", "prometheus.yml", "isl-alerts.yml",
+	for _, f := range []string{"nginx.conf", "redis.conf", "prometheus.yml", "isl-alerts.yml",
 		"grafana-datasource.yml", "grafana-dashboards.yml", "isl-overview.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("%s not rendered", f)
