@@ -62,7 +62,7 @@ func NewAlertmanager(ctx *pulumi.Context, name string, args AlertmanagerArgs, op
 		cmd = append(cmd, pulumi.String(a))
 	}
 	r := cfg.Receivers()
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-alertmanager", cfg.Stack)),
 		Image:   img.ImageId,
 		Command: cmd,
@@ -76,16 +76,10 @@ func NewAlertmanager(ctx *pulumi.Context, name string, args AlertmanagerArgs, op
 				pulumi.String(fmt.Sprintf("http://127.0.0.1:%d/-/ready", stacks.AlertmanagerPort))},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:     pulumi.Int(cfg.Alertmanager.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.Alertmanager.MemoryMB),
+	}, cfg, lifecycle{Role: "alertmanager", MemoryMB: cfg.Alertmanager.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 30,
 		// Which receivers exist (not their secrets), visible for the promotion diff.
-		Labels: labels(cfg, "alertmanager", "isl.alerts.webhook", fmt.Sprint(r.Webhook), "isl.alerts.slack", fmt.Sprint(r.Slack),
-			"isl.alerts.email", fmt.Sprint(r.Email), "isl.alerts.pagerduty", fmt.Sprint(r.PagerDuty)),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
+		Labels: []string{"isl.alerts.webhook", fmt.Sprint(r.Webhook), "isl.alerts.slack", fmt.Sprint(r.Slack), "isl.alerts.email", fmt.Sprint(r.Email), "isl.alerts.pagerduty", fmt.Sprint(r.PagerDuty)}}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

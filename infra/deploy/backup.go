@@ -108,7 +108,7 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 	if args.Bundle.RedisHA != nil {
 		env = append(env, pulumi.String("REDIS_SENTINEL_USERNAME="+stacks.RedisAdminUser), pulumi.Sprintf("REDIS_SENTINEL_PASSWORD=%s", args.Password))
 	}
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-backup", cfg.Stack)),
 		Image:   img.RepoDigest,
 		Command: cmd,
@@ -121,15 +121,10 @@ func NewBackup(ctx *pulumi.Context, name string, args BackupArgs, opts ...pulumi
 			Tests:    pulumi.StringArray{pulumi.String("CMD"), pulumi.String("/usr/local/bin/isl"), pulumi.String("healthcheck")},
 			Interval: pulumi.String("30s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("30s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart: pulumi.String(restartPolicy),
+	}, cfg, lifecycle{Role: "backup", MemoryMB: stacks.BackupMemoryMB,
 		// A backup in progress is abandoned on stop (its temporary files are removed on the next run).
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:     pulumi.Int(stacks.BackupMemoryMB),
-		MemorySwap: pulumi.Int(stacks.BackupMemoryMB),
-		Labels:     labels(cfg, "backup", "isl.backup.interval", bp.Every, "isl.backup.retention", strconv.Itoa(bp.Keep)),
-		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.DependsOn))
+		StopSignal: "SIGTERM", StopSeconds: 30, Labels: []string{"isl.backup.interval", bp.Every, "isl.backup.retention", strconv.Itoa(bp.Keep)}}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, err
 	}

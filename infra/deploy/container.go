@@ -34,6 +34,28 @@ func dataVolume(ctx *pulumi.Context, name string, cfg stacks.Config, parent pulu
 	}, pulumi.Parent(parent), pulumi.Protect(cfg.ProtectData))
 }
 
+// lifecycle is what differs between containers in the settings every container shares.
+type lifecycle struct {
+	Role        string   // isl.role label
+	Labels      []string // further label name/value pairs
+	MemoryMB    int      // memory limit, and swap equal to it
+	StopSignal  string   // the program's graceful stop
+	StopSeconds int      // grace before SIGKILL, on stop and on destroy
+}
+
+// managed completes a container's arguments with the settings every container shares (see the
+// constants above): restart unless stopped, wait until healthy, graceful stop, memory without swap,
+// stack labels, bounded json-file logs.
+func managed(a *docker.ContainerArgs, cfg stacks.Config, l lifecycle) *docker.ContainerArgs {
+	a.Wait, a.WaitTimeout = pulumi.Bool(true), pulumi.Int(waitTimeout)
+	a.Restart = pulumi.String(restartPolicy)
+	a.StopSignal, a.StopTimeout, a.DestroyGraceSeconds = pulumi.String(l.StopSignal), pulumi.Int(l.StopSeconds), pulumi.Int(l.StopSeconds)
+	a.Memory, a.MemorySwap = pulumi.Int(l.MemoryMB), pulumi.Int(l.MemoryMB)
+	a.Labels = labels(cfg, l.Role, l.Labels...)
+	a.LogDriver, a.LogOpts = pulumi.String("json-file"), logOpts()
+	return a
+}
+
 func labels(cfg stacks.Config, role string, extra ...string) docker.ContainerLabelArray {
 	l := docker.ContainerLabelArray{
 		docker.ContainerLabelArgs{Label: pulumi.String("isl.stack"), Value: pulumi.String(cfg.Stack)},

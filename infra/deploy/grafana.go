@@ -49,7 +49,7 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 	for _, f := range files {
 		uploads = append(uploads, upload(f.Path, pulumi.String(string(f.Content)), false))
 	}
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:  pulumi.String(fmt.Sprintf("isl-%s-grafana", cfg.Stack)),
 		Image: img.ImageId,
 		Envs: pulumi.StringArray{
@@ -72,14 +72,8 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 				"wget -q -O /dev/null http://127.0.0.1:%d/api/health || wget -q -O /dev/null http://127.0.0.1:%d/grafana/api/health", stacks.GrafanaPort, stacks.GrafanaPort))},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("30s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:     pulumi.Int(cfg.Grafana.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.Grafana.MemoryMB),
-		Labels:     labels(cfg, "grafana"),
-		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
+	}, cfg, lifecycle{Role: "grafana", MemoryMB: cfg.Grafana.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 30}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 		uploads = append(uploads, upload(stacks.NginxCertPath, args.TLSCert, false), upload(stacks.NginxKeyPath, args.TLSKey, false))
 		ports = append(ports, hostPort(443, cfg.Nginx.HTTPSPort)...)
 	}
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-nginx", cfg.Stack)),
 		Image:   img.ImageId,
 		Uploads: uploads,
@@ -74,15 +74,9 @@ func NewNginx(ctx *pulumi.Context, name string, args NginxArgs, opts ...pulumi.R
 				pulumi.String("wget -q -O /dev/null http://127.0.0.1:" + strconv.Itoa(stacks.NginxStatusPort) + "/health || exit 1")},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("5s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart: pulumi.String(restartPolicy),
 		// SIGQUIT is nginx's graceful shutdown: finish in-flight requests, then exit.
-		StopSignal: pulumi.String("SIGQUIT"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:     pulumi.Int(cfg.Nginx.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.Nginx.MemoryMB),
-		Labels:     labels(cfg, "nginx"),
-		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.Replicas))
+	}, cfg, lifecycle{Role: "nginx", MemoryMB: cfg.Nginx.MemoryMB, StopSignal: "SIGQUIT", StopSeconds: 30}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(args.Replicas))
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func NewNginxExporter(ctx *pulumi.Context, name string, args NginxExporterArgs, 
 		return nil, err
 	}
 	port := strconv.Itoa(stacks.NginxExporterPort)
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:  pulumi.String(fmt.Sprintf("isl-%s-nginx-exporter", cfg.Stack)),
 		Image: img.ImageId,
 		Command: pulumi.StringArray{
@@ -59,15 +59,9 @@ func NewNginxExporter(ctx *pulumi.Context, name string, args NginxExporterArgs, 
 				pulumi.String("http://127.0.0.1:" + port + "/metrics")},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("5s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
 		// If nginx is down when it starts, the exporter exits; the restart policy retries it.
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(10), DestroyGraceSeconds: pulumi.Int(10),
-		Memory:     pulumi.Int(cfg.NginxExporter.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.NginxExporter.MemoryMB),
-		Labels:     labels(cfg, "nginx-exporter"),
-		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn([]pulumi.Resource{args.Nginx.Container}))
+	}, cfg, lifecycle{Role: "nginx-exporter", MemoryMB: cfg.NginxExporter.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 10}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn([]pulumi.Resource{args.Nginx.Container}))
 	if err != nil {
 		return nil, err
 	}

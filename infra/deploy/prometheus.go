@@ -51,7 +51,7 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 	for _, a := range args.Bundle.PrometheusArgs {
 		cmd = append(cmd, pulumi.String(a))
 	}
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-prometheus", cfg.Stack)),
 		Image:   img.ImageId,
 		Command: cmd,
@@ -68,14 +68,8 @@ func NewPrometheus(ctx *pulumi.Context, name string, args PrometheusArgs, opts .
 				pulumi.String(fmt.Sprintf("http://127.0.0.1:%d%s/-/ready", stacks.PrometheusPort, stacks.PrometheusPrefix))},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("20s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(60), DestroyGraceSeconds: pulumi.Int(60),
-		Memory:     pulumi.Int(cfg.Prometheus.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.Prometheus.MemoryMB),
-		Labels:     labels(cfg, "prometheus"),
-		LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
+	}, cfg, lifecycle{Role: "prometheus", MemoryMB: cfg.Prometheus.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 60}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

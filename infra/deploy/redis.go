@@ -48,7 +48,7 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 		files, err := renderRedisOnly(args.Bundle, pw)
 		return files, err
 	}).(pulumi.StringOutput)
-	c, err := docker.NewContainer(ctx, name, &docker.ContainerArgs{
+	c, err := docker.NewContainer(ctx, name, managed(&docker.ContainerArgs{
 		Name:    pulumi.String(fmt.Sprintf("isl-%s-redis", cfg.Stack)),
 		Image:   img.ImageId,
 		Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.RedisConfPath)},
@@ -62,16 +62,10 @@ func NewRedis(ctx *pulumi.Context, name string, args RedisArgs, opts ...pulumi.R
 			Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli --no-auth-warning --user " + stacks.RedisAdminUser + " ping | grep -q PONG")},
 			Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-		Memory:     pulumi.Int(cfg.Redis.MemoryMB),
-		MemorySwap: pulumi.Int(cfg.Redis.MemoryMB),
+	}, cfg, lifecycle{Role: "redis", MemoryMB: cfg.Redis.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 30,
 		// The settings inside the (secret) redis.conf, visible for the promotion diff.
-		Labels: labels(cfg, "redis", "isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB),
-			"isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync),
-		LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
-	}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
+		Labels: []string{"isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB), "isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync}}),
+		pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, err
 	}

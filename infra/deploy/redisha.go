@@ -77,7 +77,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 		if n.ReplicaOf != "" {
 			role = "redis-replica"
 		}
-		c, err := docker.NewContainer(ctx, n.Name, &docker.ContainerArgs{
+		c, err := docker.NewContainer(ctx, n.Name, managed(&docker.ContainerArgs{
 			Name:    pulumi.String(fmt.Sprintf("isl-%s-%s", cfg.Stack, n.Name)),
 			Image:   img.ImageId,
 			Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.RedisNodeConfPath)},
@@ -90,15 +90,8 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 				Tests:    pulumi.StringArray{pulumi.String("CMD-SHELL"), pulumi.String("redis-cli --user " + stacks.RedisAdminUser + " ping | grep -q PONG")},
 				Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 			},
-			Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-			Restart:    pulumi.String(restartPolicy),
-			StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(30), DestroyGraceSeconds: pulumi.Int(30),
-			Memory:     pulumi.Int(cfg.Redis.MemoryMB),
-			MemorySwap: pulumi.Int(cfg.Redis.MemoryMB),
-			Labels: labels(cfg, role, "isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB),
-				"isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync),
-			LogDriver: pulumi.String("json-file"), LogOpts: logOpts(),
-		}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(nodes))
+		}, cfg, lifecycle{Role: role, MemoryMB: cfg.Redis.MemoryMB, StopSignal: "SIGTERM", StopSeconds: 30, Labels: []string{"isl.redis.maxmemory", stacks.FormatMemory(cfg.Redis.MaxMemoryMB), "isl.redis.maxmemory-policy", cfg.Redis.MaxMemoryPolicy, "isl.redis.appendfsync", cfg.Redis.AppendFsync}}),
+			pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(nodes))
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +100,7 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 		nodes = append(nodes, c) // the replica starts after the primary
 	}
 	for _, s := range ha.Sentinels {
-		c, err := docker.NewContainer(ctx, s.Name, &docker.ContainerArgs{
+		c, err := docker.NewContainer(ctx, s.Name, managed(&docker.ContainerArgs{
 			Name:    pulumi.String(fmt.Sprintf("isl-%s-%s", cfg.Stack, s.Name)),
 			Image:   img.ImageId,
 			Command: pulumi.StringArray{pulumi.String("redis-server"), pulumi.String(stacks.SentinelConfPath), pulumi.String("--sentinel")},
@@ -122,14 +115,8 @@ func NewRedisHA(ctx *pulumi.Context, name string, args RedisHAArgs, opts ...pulu
 					pulumi.String("redis-cli --user " + stacks.RedisAdminUser + " -p " + strconv.Itoa(stacks.SentinelPort) + " ping | grep -q PONG")},
 				Interval: pulumi.String("5s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(5), StartPeriod: pulumi.String("10s"),
 			},
-			Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-			Restart:    pulumi.String(restartPolicy),
-			StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(10), DestroyGraceSeconds: pulumi.Int(10),
-			Memory:     pulumi.Int(stacks.SentinelMemoryMB),
-			MemorySwap: pulumi.Int(stacks.SentinelMemoryMB),
-			Labels:     labels(cfg, "redis-sentinel"),
-			LogDriver:  pulumi.String("json-file"), LogOpts: logOpts(),
-		}, pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(nodes))
+		}, cfg, lifecycle{Role: "redis-sentinel", MemoryMB: stacks.SentinelMemoryMB, StopSignal: "SIGTERM", StopSeconds: 10}),
+			pulumi.Parent(comp), pulumi.DeleteBeforeReplace(true), pulumi.DependsOn(nodes))
 		if err != nil {
 			return nil, err
 		}

@@ -169,7 +169,7 @@ func replicaArgs(cfg stacks.Config, slot string, i int, image pulumi.StringInput
 	if s.HostPortBase != 0 {
 		ports = debugPort(s.Port, s.HostPortBase+i)
 	}
-	ca := &docker.ContainerArgs{
+	ca := managed(&docker.ContainerArgs{
 		// No Name: auto-named <slot>-<hex>, so the successor can exist next to its predecessor.
 		Image: image,
 		Envs:  env,
@@ -182,15 +182,7 @@ func replicaArgs(cfg stacks.Config, slot string, i int, image pulumi.StringInput
 			Tests:    pulumi.StringArray{pulumi.String("CMD"), pulumi.String(s.BinaryPath), pulumi.String("healthcheck")},
 			Interval: pulumi.String("10s"), Timeout: pulumi.String("3s"), Retries: pulumi.Int(3), StartPeriod: pulumi.String("15s"),
 		},
-		Wait: pulumi.Bool(true), WaitTimeout: pulumi.Int(waitTimeout),
-		Restart:    pulumi.String(restartPolicy),
-		StopSignal: pulumi.String("SIGTERM"), StopTimeout: pulumi.Int(s.StopTimeoutSeconds),
-		DestroyGraceSeconds: pulumi.Int(s.StopTimeoutSeconds),
-		Memory:              pulumi.Int(s.MemoryMB),
-		MemorySwap:          pulumi.Int(s.MemoryMB),
-		Labels:              labels(cfg, "replica", "isl.slot", slot),
-		LogDriver:           pulumi.String("json-file"), LogOpts: logOpts(),
-	}
+	}, cfg, lifecycle{Role: "replica", MemoryMB: s.MemoryMB, StopSignal: "SIGTERM", StopSeconds: s.StopTimeoutSeconds, Labels: []string{"isl.slot", slot}})
 	if s.CPUs != "" {
 		ca.Cpus = pulumi.String(s.CPUs)
 	}
