@@ -369,6 +369,13 @@ func (h *sepGraph) network() *flowNet {
 	for i := range f.unit {
 		f.unit[i] = -1
 	}
+	// Arc arrays allocated once at a bound on their size (two arcs per vertex and per adjacency):
+	// grown by appends they were most of this package's allocations on a small graph.
+	arcs := 2 * n
+	for _, a := range h.adj {
+		arcs += 2 * len(a)
+	}
+	f.to, f.res, f.next = make([]int32, 0, arcs), make([]int32, 0, arcs), make([]int32, 0, arcs)
 	add := func(a, b int, c int32) {
 		f.to = append(f.to, int32(b), int32(a))
 		f.res = append(f.res, c, 0)

@@ -10,7 +10,7 @@ package dag
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -91,8 +91,27 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 		index:    index,
 		parents:  make([][]int, len(nodes)),
 		children: make([][]int, len(nodes)),
+		edges:    make([][2]int, 0, len(edges)),
 	}
-	seen := make(map[[2]int]bool, len(edges))
+	// Every parent and child list is a window of one array each, sized by the degrees counted
+	// first, instead of a slice per node grown by appends (most of a small graph's allocations).
+	// Unknown endpoints are skipped here and reported by the loop below.
+	outdeg, indeg := make([]int, len(nodes)), make([]int, len(nodes))
+	for _, e := range edges {
+		a, okA := index[e[0]]
+		b, okB := index[e[1]]
+		if okA && okB {
+			outdeg[a]++
+			indeg[b]++
+		}
+	}
+	childBuf, parentBuf := make([]int, 0, len(edges)), make([]int, 0, len(edges))
+	for v := range nodes {
+		g.children[v] = childBuf[len(childBuf) : len(childBuf) : len(childBuf)+outdeg[v]]
+		childBuf = childBuf[:len(childBuf)+outdeg[v]]
+		g.parents[v] = parentBuf[len(parentBuf) : len(parentBuf) : len(parentBuf)+indeg[v]]
+		parentBuf = parentBuf[:len(parentBuf)+indeg[v]]
+	}
 	for _, e := range edges {
 		a, ok := index[e[0]]
 		if !ok {
@@ -105,12 +124,10 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 		if a == b {
 			return nil, inputErr("Self-loop detected: %s -> %s", e[0], e[1])
 		}
-		k := [2]int{a, b}
-		if seen[k] {
-			continue
+		if slices.Contains(g.children[a], b) {
+			continue // a duplicate (a scan of a's children: no set to allocate)
 		}
-		seen[k] = true
-		g.edges = append(g.edges, k)
+		g.edges = append(g.edges, [2]int{a, b})
 		g.children[a] = append(g.children[a], b)
 		g.parents[b] = append(g.parents[b], a)
 	}
@@ -175,7 +192,7 @@ func (g *Graph) topoOrder() []int {
 	for v := range n {
 		indeg[v] = len(g.parents[v])
 	}
-	var order, queue []int
+	order, queue := make([]int, 0, n), make([]int, 0, n)
 	for v := range n {
 		if indeg[v] == 0 {
 			queue = append(queue, v)
@@ -200,13 +217,13 @@ func (g *Graph) topoOrder() []int {
 // independent of the input order. g itself when already canonical.
 func (g *Graph) canonical() *Graph {
 	names := append([]string(nil), g.names...)
-	sort.Strings(names)
+	slices.Sort(names)
 	edges := g.Edges()
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i][0] != edges[j][0] {
-			return edges[i][0] < edges[j][0]
+	slices.SortFunc(edges, func(a, b [2]string) int {
+		if c := strings.Compare(a[0], b[0]); c != 0 {
+			return c
 		}
-		return edges[i][1] < edges[j][1]
+		return strings.Compare(a[1], b[1])
 	})
 	same := true
 	for i, n := range names {

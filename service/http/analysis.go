@@ -38,10 +38,7 @@ func (s *server) handleSensitivity() http.HandlerFunc {
 		samples := min(s.cfg.MaxMonteCarlo, sensitivityMaxSamples)
 		var res *sensitivity.Response
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			// The engine checks ctx before every model run, so an abandoned computation stops.
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-			defer cancel()
+		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
 			res, err = sensitivity.Analyze(ctx, req, sensitivity.Options{Samples: samples, Seed: seed})
 			return err
 		})
@@ -98,7 +95,7 @@ func decodeSensitivity(body Obj) sensitivity.Request {
 	}
 	req.Outcome = body.OptStr("outcome")
 	if v, present := body.Field("decision_threshold", false); present && v.Kind != jsonv.Null {
-		if x, ok := body.d.num(v, body.Loc("decision_threshold")); ok {
+		if x, ok := body.d.num(v, body.at("decision_threshold")); ok {
 			req.DecisionThreshold = &x
 		}
 	}

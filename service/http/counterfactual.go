@@ -63,11 +63,7 @@ func (s *server) handleCounterfactual() http.HandlerFunc {
 		}
 		var res *scm.Result
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			// The engine checks this context between its re-runs, so a computation abandoned at the
-			// deadline stops instead of holding its slot.
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-			defer cancel()
+		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
 			res, err = scm.Counterfactual(ctx, scm.Request{
 				Model: req.Model, Intervention: req.Intervention, Outcome: req.Outcome, Context: req.Context,
 			}, scm.Options{Samples: s.cfg.MaxMonteCarlo, Seed: seed})

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -24,7 +25,7 @@ func (s *server) handleModelValidate() http.HandlerFunc {
 		}
 		var res *validation.Response
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
+		err = s.compute(r.Context(), func(context.Context) (err error) {
 			res, err = validation.Validate(req)
 			return err
 		})
