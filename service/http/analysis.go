@@ -18,7 +18,7 @@ const sensitivityMaxSamples = 2000
 // handleSensitivity is POST /analysis/sensitivity (docs/api.md#sensitivity with –docs/api.md#limits and issue 4: the model is
 // run when it can be, breakpoints are solved, E-values for effect ratios).
 func (s *server) handleSensitivity() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/analysis/sensitivity"
+	duration := s.computationDuration("/analysis/sensitivity")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -42,7 +42,7 @@ func (s *server) handleSensitivity() http.HandlerFunc {
 			res, err = sensitivity.Analyze(ctx, req, sensitivity.Options{Samples: samples, Seed: seed})
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, engineErr(err, "perform sensitivity analysis"))
 			return

@@ -46,7 +46,7 @@ func optStr(s string) *string {
 // handleCausalValidate is POST /causal/validate (docs/api.md#causal-validate with docs/api.md#elicit-model: true back-door criterion,
 // then the front-door criterion, then the complete ID algorithm; `observed` honoured).
 func (s *server) handleCausalValidate() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/causal/validate"
+	duration := s.computationDuration("/causal/validate")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -67,7 +67,7 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 			res, err = dag.Validate(ctx, nodes, edges, treatment, outcome, observed, dag.Options{MaxSize: causalMaxSetSize})
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, causalErr(err))
 			return

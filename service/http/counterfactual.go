@@ -44,7 +44,7 @@ func (q counterfactualRequest) seedMaterial() any {
 
 // handleCounterfactual is POST /causal/counterfactual (docs/api.md#counterfactual with docs/api.md#counterfactual-algorithm, docs/api.md#counterfactual-errors, docs/api.md#limits, docs/api.md#counterfactual-context, docs/api.md#counterfactual-attribution).
 func (s *server) handleCounterfactual() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/causal/counterfactual"
+	duration := s.computationDuration("/causal/counterfactual")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *server) handleCounterfactual() http.HandlerFunc {
 			return err
 		})
 		elapsed := time.Since(start).Seconds()
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(elapsed)
+		duration().Observe(elapsed)
 		if err != nil {
 			s.fail(w, r, counterfactualErr(err))
 			return

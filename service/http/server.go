@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/go-chi/httprate"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/isl"
@@ -221,6 +223,15 @@ func (s *server) run(j job) {
 		}
 	}()
 	j.done <- j.fn(j.ctx)
+}
+
+// computationDuration is the computation-time series of the endpoint at path (below the API
+// prefix), looked up at its first use (when WithLabelValues would first have created it) and then
+// kept: the lookup hashed and validated the label on every request.
+func (s *server) computationDuration(path string) func() prometheus.Observer {
+	return sync.OnceValue(func() prometheus.Observer {
+		return s.metrics.ComputationDuration.WithLabelValues(s.cfg.APIPrefix + path)
+	})
 }
 
 // fail writes err through the one error writer.
