@@ -136,11 +136,8 @@ func NewServer(d Deps) http.Handler {
 func (s *server) compute(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
-		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	if err := s.takeSlot(ctx); err != nil {
+		return err
 	}
 	j := job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
@@ -156,6 +153,17 @@ func (s *server) compute(ctx context.Context, fn func(context.Context) error) er
 	}
 }
 
+// takeSlot waits for a computation slot (in arrival order) until ctx ends: then 503 overload.
+func (s *server) takeSlot(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
+		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	}
+}
+
 // abandoned is the answer to a computation whose deadline passed (or whose client left).
 func (s *server) abandoned(ctx context.Context) error {
 	s.metrics.ComputationsRejected.WithLabelValues("timeout").Inc()
@@ -166,20 +174,17 @@ func (s *server) abandoned(ctx context.Context) error {
 }
 
 // computePolling is compute for engines that poll their context throughout (dag, scm,
-// sensitivity: they return ctx.Err() soon after it is set): fn runs
-// on the calling goroutine, and when the deadline passes the engine itself stops and the client
-// gets the same 503 as from compute, so nothing needs to be abandoned on a worker. That spares
-// the two goroutine hand-offs per request (waking a worker, then the handler; runtime.futex and
-// the scheduler were 13% of POST causal/validate's CPU). Slots and their FIFO order, and the
-// panic-to-error conversion, are compute's.
+// sensitivity: they return ctx.Err() soon after it is set): fn runs on the calling goroutine, and
+// when the deadline passes the engine itself stops and the client gets the same 503 as from
+// compute, so nothing needs to be abandoned on a worker. That spares the two goroutine hand-offs
+// per request (waking a worker, then the handler; runtime.futex and the scheduler were 13% of POST
+// causal/validate's CPU). Slots and their FIFO order, and the panic-to-error conversion, are
+// compute's.
 func (s *server) computePolling(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
-		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	if err := s.takeSlot(ctx); err != nil {
+		return err
 	}
 	done := make(chan error, 1)
 	s.run(job{ctx: ctx, fn: fn, done: done})
