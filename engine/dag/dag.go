@@ -194,12 +194,11 @@ func (g *Graph) findCycle() []int {
 
 func (g *Graph) topoOrder() []int {
 	n := len(g.names)
-	work := make([]int, 2*n)
-	indeg, queue := work[:n:n], work[n:n]
+	indeg := make([]int, n)
 	for v := range n {
 		indeg[v] = len(g.parents[v])
 	}
-	order := make([]int, 0, n)
+	order, queue := make([]int, 0, n), make([]int, 0, n) // each holds every node once: no growth
 	for v := range n {
 		if indeg[v] == 0 {
 			queue = append(queue, v)
