@@ -10,7 +10,7 @@ package dag
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -86,14 +86,8 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 	if maxEdges > 0 && len(edges) > maxEdges {
 		return nil, inputErr("DAG has %d edges; at most %d are allowed", len(edges), maxEdges)
 	}
-	g := &Graph{
-		names:    append([]string(nil), nodes...),
-		index:    index,
-		parents:  make([][]int, len(nodes)),
-		children: make([][]int, len(nodes)),
-	}
-	seen := make(map[[2]int]bool, len(edges))
-	for _, e := range edges {
+	pairs := make([][2]int, len(edges))
+	for i, e := range edges {
 		a, ok := index[e[0]]
 		if !ok {
 			return nil, inputErr("Edge references non-existent node: %s", e[0])
@@ -105,15 +99,9 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 		if a == b {
 			return nil, inputErr("Self-loop detected: %s -> %s", e[0], e[1])
 		}
-		k := [2]int{a, b}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		g.edges = append(g.edges, k)
-		g.children[a] = append(g.children[a], b)
-		g.parents[b] = append(g.parents[b], a)
+		pairs[i] = [2]int{a, b}
 	}
+	g := newGraph(append([]string(nil), nodes...), index, pairs)
 	if cyc := g.findCycle(); cyc != nil {
 		names := make([]string, len(cyc))
 		for i, v := range cyc {
@@ -123,6 +111,41 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 	}
 	g.topo = g.topoOrder()
 	return g, nil
+}
+
+// newGraph links the graph of names (index: name → position) and edges (valid node pairs, input
+// order; duplicates collapse onto their first occurrence). Every parent and child list is a
+// window of one array each, sized by the degrees counted first, instead of a slice per node grown
+// by appends (most of a small graph's allocations); duplicates are found by scanning the source's
+// children, so no set is allocated either. The graph keeps names, index and edges' array (the
+// deduplicated edges are compacted in place). topo is left to the caller.
+func newGraph(names []string, index map[string]int, edges [][2]int) *Graph {
+	n := len(names)
+	rel := make([][]int, 2*n) // children lists, then parent lists
+	g := &Graph{names: names, index: index, children: rel[:n:n], parents: rel[n:], edges: edges[:0]}
+	deg := make([]int, 2*n) // out-degrees, then in-degrees (duplicates included: an upper bound)
+	for _, e := range edges {
+		deg[e[0]]++
+		deg[n+e[1]]++
+	}
+	buf := make([]int, 2*len(edges))
+	off := 0
+	for v := range n {
+		g.children[v] = buf[off:off:(off + deg[v])]
+		off += deg[v]
+		g.parents[v] = buf[off:off:(off + deg[n+v])]
+		off += deg[n+v]
+	}
+	for _, e := range edges {
+		a, b := e[0], e[1]
+		if slices.Contains(g.children[a], b) {
+			continue
+		}
+		g.edges = append(g.edges, e)
+		g.children[a] = append(g.children[a], b)
+		g.parents[b] = append(g.parents[b], a)
+	}
+	return g
 }
 
 // findCycle returns a directed cycle as node indices with the first node repeated at the end, or
@@ -175,7 +198,7 @@ func (g *Graph) topoOrder() []int {
 	for v := range n {
 		indeg[v] = len(g.parents[v])
 	}
-	var order, queue []int
+	order, queue := make([]int, 0, n), make([]int, 0, n) // each holds every node once: no growth
 	for v := range n {
 		if indeg[v] == 0 {
 			queue = append(queue, v)
@@ -199,35 +222,46 @@ func (g *Graph) topoOrder() []int {
 // tie-break of the algorithms (index order) then becomes name order, which makes answers
 // independent of the input order. g itself when already canonical.
 func (g *Graph) canonical() *Graph {
-	names := append([]string(nil), g.names...)
-	sort.Strings(names)
-	edges := g.Edges()
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i][0] != edges[j][0] {
-			return edges[i][0] < edges[j][0]
+	n := len(g.names)
+	// order[k] is the node whose name is k-th in name order, pos its inverse. The copy is built
+	// from g directly (it is the same valid graph renumbered, so nothing needs re-checking).
+	order := make([]int, 2*n)
+	order, pos := order[:n], order[n:]
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(g.names[a], g.names[b]) })
+	for k, v := range order {
+		pos[v] = k
+	}
+	edges := make([][2]int, len(g.edges))
+	for i, e := range g.edges {
+		edges[i] = [2]int{pos[e[0]], pos[e[1]]}
+	}
+	slices.SortFunc(edges, func(a, b [2]int) int {
+		if a[0] != b[0] {
+			return a[0] - b[0]
 		}
-		return edges[i][1] < edges[j][1]
+		return a[1] - b[1]
 	})
 	same := true
-	for i, n := range names {
-		if g.names[i] != n {
+	for k, v := range order {
+		if k != v {
 			same = false
 			break
 		}
 	}
-	for i, e := range g.edges {
-		if !same || g.names[e[0]] != edges[i][0] || g.names[e[1]] != edges[i][1] {
-			same = false
-			break
-		}
-	}
-	if same {
+	if same && slices.Equal(edges, g.edges) {
 		return g
 	}
-	c, err := parse(names, edges, 0, 0)
-	if err != nil {
-		panic("dag: canonical copy of a valid graph failed: " + err.Error()) // impossible: same graph
+	names := make([]string, n)
+	index := make(map[string]int, n)
+	for k, v := range order {
+		names[k] = g.names[v]
+		index[names[k]] = k
 	}
+	c := newGraph(names, index, edges)
+	c.topo = c.topoOrder()
 	return c
 }
 

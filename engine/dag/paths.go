@@ -42,7 +42,16 @@ func (g *Graph) backdoorPaths(ctx context.Context, t, y, maxPaths int) (paths []
 		return nil, false, nil
 	}
 	n := len(g.names)
+	// inc[v]: v's neighbours in edge order, each list a window of one array (deduplicated edges:
+	// v has exactly len(children)+len(parents) of them).
 	inc := make([][]int, n)
+	buf := make([]int, 2*len(g.edges))
+	off := 0
+	for v := range n {
+		d := len(g.children[v]) + len(g.parents[v])
+		inc[v] = buf[off:off:(off + d)]
+		off += d
+	}
 	for _, e := range g.edges {
 		inc[e[0]] = append(inc[e[0]], e[1])
 		inc[e[1]] = append(inc[e[1]], e[0])
@@ -119,6 +128,11 @@ func (g *Graph) backdoorPaths(ctx context.Context, t, y, maxPaths int) (paths []
 }
 func (g *Graph) renderPath(path []int) string {
 	var b strings.Builder
+	size := (len(path) - 1) * len(arrowRight)
+	for _, v := range path {
+		size += len(g.names[v])
+	}
+	b.Grow(size) // one allocation, not one per doubling
 	b.WriteString(g.names[path[0]])
 	for i := 1; i < len(path); i++ {
 		if g.hasEdge(path[i-1], path[i]) {

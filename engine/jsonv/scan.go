@@ -2,6 +2,7 @@ package jsonv
 
 import (
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -14,7 +15,9 @@ import (
 // UTF-8 or lone surrogates (which encoding/json replaces) — makes it give up (ok=false), and
 // Parse runs the full parser, which also produces the error positions and messages.
 func parseFast(data []byte) (v Value, ok bool) {
-	s := scanner{b: data}
+	sc := scratchPool.Get().(*scratch)
+	s := scanner{b: data, vals: sc.vals, ents: sc.ents}
+	defer func() { sc.put(s.vals, s.ents) }()
 	s.ws()
 	v, ok = s.value(0)
 	if !ok {
@@ -24,9 +27,43 @@ func parseFast(data []byte) (v Value, ok bool) {
 	return v, s.i == len(s.b)
 }
 
+// scratch is a scanner's pair of scratch stacks, kept between parses.
+type scratch struct {
+	vals []Value
+	ents []Entry[Value]
+}
+
+// scratchKeep is the largest stack returned to the pool: a huge body's stacks are left to the
+// collector rather than pinned.
+const scratchKeep = 1024
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// put pools the stacks a scan ended with, emptied: containers clear what they pop, so only what
+// a failed scan left pushed needs clearing (no stale pointers pinned).
+func (sc *scratch) put(vals []Value, ents []Entry[Value]) {
+	clear(vals)
+	clear(ents)
+	sc.vals, sc.ents = vals[:0], ents[:0]
+	if cap(vals) > scratchKeep {
+		sc.vals = nil
+	}
+	if cap(ents) > scratchKeep {
+		sc.ents = nil
+	}
+	scratchPool.Put(sc)
+}
+
 type scanner struct {
 	b []byte
 	i int
+	// vals and ents are scratch stacks: an array's elements (an object's members) are collected
+	// on top while it is scanned, then copied once into a slice of exactly their number, instead
+	// of growing each container by appends (which allocated log2(n)+1 times per container and
+	// was most of the bytes a small request allocated). Nested containers push above and pop
+	// before their parent continues.
+	vals []Value
+	ents []Entry[Value]
 }
 
 func (s *scanner) ws() {
@@ -78,13 +115,14 @@ const indexedAt = 32
 
 func (s *scanner) object(depth int) (Value, bool) {
 	s.i++ // {
-	obj := Map[Value]{}
+	// index maps a key to its position among this object's members, once there are indexedAt.
 	var index map[string]int
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
-		return Value{Kind: Object, Obj: obj}, true
+		return Value{Kind: Object, Obj: Map[Value]{}}, true
 	}
+	mark := len(s.ents)
 	for {
 		s.ws()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -105,27 +143,31 @@ func (s *scanner) object(depth int) (Value, bool) {
 			return Value{}, false
 		}
 		// Duplicate keys: first position, last value (Map.Set's rule).
-		switch {
-		case index != nil:
-			if j, dup := index[k]; dup {
-				obj[j].Value = e
-			} else {
-				index[k] = len(obj)
-				obj = append(obj, Entry[Value]{k, e})
-			}
-		case len(obj) < indexedAt:
-			obj.Set(k, e)
-		default:
+		obj := Map[Value](s.ents[mark:])
+		if index == nil && len(obj) >= indexedAt {
 			index = make(map[string]int, 2*len(obj))
 			for j, m := range obj {
 				index[m.Key] = j
 			}
-			if j, dup := index[k]; dup {
-				obj[j].Value = e
-			} else {
-				index[k] = len(obj)
-				obj = append(obj, Entry[Value]{k, e})
+		}
+		j, dup := -1, false
+		if index != nil {
+			j, dup = index[k]
+		} else {
+			for i := range obj {
+				if obj[i].Key == k {
+					j, dup = i, true
+					break
+				}
 			}
+		}
+		if dup {
+			obj[j].Value = e
+		} else {
+			if index != nil {
+				index[k] = len(obj)
+			}
+			s.ents = append(s.ents, Entry[Value]{k, e})
 		}
 		s.ws()
 		if s.i >= len(s.b) {
@@ -136,6 +178,9 @@ func (s *scanner) object(depth int) (Value, bool) {
 			s.i++
 		case '}':
 			s.i++
+			obj := append(make(Map[Value], 0, len(s.ents)-mark), s.ents[mark:]...)
+			clear(s.ents[mark:])
+			s.ents = s.ents[:mark]
 			return Value{Kind: Object, Obj: obj}, true
 		default:
 			return Value{}, false
@@ -145,19 +190,19 @@ func (s *scanner) object(depth int) (Value, bool) {
 
 func (s *scanner) array(depth int) (Value, bool) {
 	s.i++ // [
-	arr := []Value{}
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
 		s.i++
-		return Value{Kind: Array, Arr: arr}, true
+		return Value{Kind: Array, Arr: []Value{}}, true
 	}
+	mark := len(s.vals)
 	for {
 		s.ws()
 		e, ok := s.value(depth + 1)
 		if !ok {
 			return Value{}, false
 		}
-		arr = append(arr, e)
+		s.vals = append(s.vals, e)
 		s.ws()
 		if s.i >= len(s.b) {
 			return Value{}, false
@@ -167,6 +212,9 @@ func (s *scanner) array(depth int) (Value, bool) {
 			s.i++
 		case ']':
 			s.i++
+			arr := append(make([]Value, 0, len(s.vals)-mark), s.vals[mark:]...)
+			clear(s.vals[mark:])
+			s.vals = s.vals[:mark]
 			return Value{Kind: Array, Arr: arr}, true
 		default:
 			return Value{}, false

@@ -18,7 +18,7 @@ const sensitivityMaxSamples = 2000
 // handleSensitivity is POST /analysis/sensitivity (docs/api.md#sensitivity with –docs/api.md#limits and issue 4: the model is
 // run when it can be, breakpoints are solved, E-values for effect ratios).
 func (s *server) handleSensitivity() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/analysis/sensitivity"
+	duration := s.computationDuration("/analysis/sensitivity")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -38,14 +38,11 @@ func (s *server) handleSensitivity() http.HandlerFunc {
 		samples := min(s.cfg.MaxMonteCarlo, sensitivityMaxSamples)
 		var res *sensitivity.Response
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			// The engine checks ctx before every model run, so an abandoned computation stops.
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-			defer cancel()
+		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
 			res, err = sensitivity.Analyze(ctx, req, sensitivity.Options{Samples: samples, Seed: seed})
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, engineErr(err, "perform sensitivity analysis"))
 			return
@@ -98,7 +95,7 @@ func decodeSensitivity(body Obj) sensitivity.Request {
 	}
 	req.Outcome = body.OptStr("outcome")
 	if v, present := body.Field("decision_threshold", false); present && v.Kind != jsonv.Null {
-		if x, ok := body.d.num(v, body.Loc("decision_threshold")); ok {
+		if x, ok := body.d.num(v, body.at("decision_threshold")); ok {
 			req.DecisionThreshold = &x
 		}
 	}

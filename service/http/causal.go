@@ -46,7 +46,7 @@ func optStr(s string) *string {
 // handleCausalValidate is POST /causal/validate (docs/api.md#causal-validate with docs/api.md#elicit-model: true back-door criterion,
 // then the front-door criterion, then the complete ID algorithm; `observed` honoured).
 func (s *server) handleCausalValidate() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/causal/validate"
+	duration := s.computationDuration("/causal/validate")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -63,15 +63,11 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 		}
 		var res *dag.Result
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			// The engine polls this context, so a computation abandoned at the deadline stops
-			// instead of holding its slot.
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-			defer cancel()
+		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
 			res, err = dag.Validate(ctx, nodes, edges, treatment, outcome, observed, dag.Options{MaxSize: causalMaxSetSize})
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, causalErr(err))
 			return
@@ -116,7 +112,7 @@ func causalDAG(o Obj, key string) (nodes []string, edges [][2]string) {
 		if tooLong(dobj, "nodes", items, dag.MaxNodes) {
 			nodes = nil
 		} else {
-			nodes = o.d.strs(items, dobj.Loc("nodes"))
+			nodes = o.d.strs(items, dobj.at("nodes"))
 		}
 	}
 	items, ok := dobj.List("edges")
@@ -125,22 +121,22 @@ func causalDAG(o Obj, key string) (nodes []string, edges [][2]string) {
 	}
 	edges = make([][2]string, 0, len(items))
 	for i, it := range items {
-		loc := dobj.Loc("edges", i)
+		loc := func() []any { return dobj.Loc("edges", i) } // built only for a violation
 		if it.Kind != jsonv.Array {
-			o.d.Fail("tuple_type", loc, "Input should be a valid tuple", it, nil)
+			o.d.Fail("tuple_type", loc(), "Input should be a valid tuple", it, nil)
 			continue
 		}
 		if n := len(it.Arr); n > 2 {
-			o.d.Fail("too_long", loc, fmt.Sprintf("Tuple should have at most 2 items after validation, not %d", n), it,
+			o.d.Fail("too_long", loc(), fmt.Sprintf("Tuple should have at most 2 items after validation, not %d", n), it,
 				map[string]any{"field_type": "Tuple", "max_length": 2, "actual_length": n})
 			continue
 		}
 		var e [2]string
 		good := true
 		for k := range 2 {
-			kloc := append(append([]any(nil), loc...), k)
+			kloc := func() []any { return append(loc(), k) }
 			if k >= len(it.Arr) {
-				o.d.Fail("missing", kloc, "Field required", it, nil)
+				o.d.Fail("missing", kloc(), "Field required", it, nil)
 				good = false
 				continue
 			}

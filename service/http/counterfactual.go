@@ -44,7 +44,7 @@ func (q counterfactualRequest) seedMaterial() any {
 
 // handleCounterfactual is POST /causal/counterfactual (docs/api.md#counterfactual with docs/api.md#counterfactual-algorithm, docs/api.md#counterfactual-errors, docs/api.md#limits, docs/api.md#counterfactual-context, docs/api.md#counterfactual-attribution).
 func (s *server) handleCounterfactual() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/causal/counterfactual"
+	duration := s.computationDuration("/causal/counterfactual")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -63,18 +63,14 @@ func (s *server) handleCounterfactual() http.HandlerFunc {
 		}
 		var res *scm.Result
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
-			// The engine checks this context between its re-runs, so a computation abandoned at the
-			// deadline stops instead of holding its slot.
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-			defer cancel()
+		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
 			res, err = scm.Counterfactual(ctx, scm.Request{
 				Model: req.Model, Intervention: req.Intervention, Outcome: req.Outcome, Context: req.Context,
 			}, scm.Options{Samples: s.cfg.MaxMonteCarlo, Seed: seed})
 			return err
 		})
 		elapsed := time.Since(start).Seconds()
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(elapsed)
+		duration().Observe(elapsed)
 		if err != nil {
 			s.fail(w, r, counterfactualErr(err))
 			return

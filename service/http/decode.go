@@ -58,13 +58,14 @@ type Obj struct {
 // readBody parses the request body as one JSON value. Bad JSON is a 422 json_invalid; an oversize
 // body a 413; a non-JSON content type a 415.
 func readBody(r *http.Request) (jsonv.Value, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	// The usual exact "application/json" needs no parsing (ParseMediaType allocates its map).
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return jsonv.Value{}, &isl.Error{Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 		}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readAll(r.Body, r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -83,6 +84,29 @@ func readBody(r *http.Request) (jsonv.Value, error) {
 		return jsonv.Value{}, schemaError([]FieldError{jsonInvalid(body, err)})
 	}
 	return v, nil
+}
+
+// readAll is io.ReadAll into a buffer sized by the announced length (size < 0: unknown), so a
+// small body costs one allocation of its own size, not io.ReadAll's 512 bytes and growth. A body
+// that turns out longer than announced keeps growing as io.ReadAll's would.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > MaxBodyBytes {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1) // +1: the read that reports EOF needs room
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // jsonInvalid is FastAPI's json_invalid error: loc ["body", pos] with pos the character offset
@@ -226,6 +250,9 @@ func (o Obj) Value() jsonv.Value { return o.v }
 // Loc is the object's location, for callers that add their own violations.
 func (o Obj) Loc(key ...any) []any { return append(append([]any(nil), o.loc...), key...) }
 
+// at is the location of member key, built when called (the checks' lazy form of Loc).
+func (o Obj) at(key string) func() []any { return func() []any { return o.Loc(key) } }
+
 // field looks key up. present=false when absent; for required fields that records "missing".
 func (o Obj) field(key string, required bool) (jsonv.Value, bool) {
 	if !o.ok {
@@ -253,37 +280,40 @@ func (o Obj) nullable(key string) (jsonv.Value, bool) {
 	return v, true
 }
 
-func (d *Decoder) str(v jsonv.Value, loc []any) (string, bool) {
+// The checks take the location as a function: it is built (allocated) only when a violation is
+// recorded, so well-formed input costs no location slices.
+
+func (d *Decoder) str(v jsonv.Value, loc func() []any) (string, bool) {
 	if v.Kind != jsonv.String {
-		d.Fail("string_type", loc, "Input should be a valid string", v, nil)
+		d.Fail("string_type", loc(), "Input should be a valid string", v, nil)
 		return "", false
 	}
 	return v.Str, true
 }
 
-func (d *Decoder) num(v jsonv.Value, loc []any) (float64, bool) {
+func (d *Decoder) num(v jsonv.Value, loc func() []any) (float64, bool) {
 	if v.Kind != jsonv.Number {
-		d.Fail("float_type", loc, "Input should be a valid number", v, nil)
+		d.Fail("float_type", loc(), "Input should be a valid number", v, nil)
 		return 0, false
 	}
 	if math.IsInf(v.Num, 0) || math.IsNaN(v.Num) {
-		d.Fail("finite_number", loc, "Input should be a finite number", v, nil)
+		d.Fail("finite_number", loc(), "Input should be a finite number", v, nil)
 		return 0, false
 	}
 	return v.Num, true
 }
 
-func (d *Decoder) integer(v jsonv.Value, loc []any) (int, bool) {
+func (d *Decoder) integer(v jsonv.Value, loc func() []any) (int, bool) {
 	if v.Kind != jsonv.Number {
-		d.Fail("int_type", loc, "Input should be a valid integer", v, nil)
+		d.Fail("int_type", loc(), "Input should be a valid integer", v, nil)
 		return 0, false
 	}
 	if v.Num != math.Trunc(v.Num) {
-		d.Fail("int_from_float", loc, "Input should be a valid integer, got a number with a fractional part", v, nil)
+		d.Fail("int_from_float", loc(), "Input should be a valid integer, got a number with a fractional part", v, nil)
 		return 0, false
 	}
 	if math.Abs(v.Num) > 1<<53 {
-		d.Fail("int_parsing_size", loc, "Unable to parse input string as an integer, exceeded maximum size", v, nil)
+		d.Fail("int_parsing_size", loc(), "Unable to parse input string as an integer, exceeded maximum size", v, nil)
 		return 0, false
 	}
 	return int(v.Num), true
@@ -295,7 +325,7 @@ func (o Obj) Str(key string) string {
 	if !ok {
 		return ""
 	}
-	s, _ := o.d.str(v, o.Loc(key))
+	s, _ := o.d.str(v, o.at(key))
 	return s
 }
 
@@ -305,7 +335,7 @@ func (o Obj) OptStr(key string) *string {
 	if !ok {
 		return nil
 	}
-	s, ok := o.d.str(v, o.Loc(key))
+	s, ok := o.d.str(v, o.at(key))
 	if !ok {
 		return nil
 	}
@@ -318,7 +348,7 @@ func (o Obj) Num(key string) float64 {
 	if !ok {
 		return 0
 	}
-	f, _ := o.d.num(v, o.Loc(key))
+	f, _ := o.d.num(v, o.at(key))
 	return f
 }
 
@@ -328,7 +358,7 @@ func (o Obj) NumDefault(key string, def float64) float64 {
 	if !ok {
 		return def
 	}
-	f, ok := o.d.num(v, o.Loc(key))
+	f, ok := o.d.num(v, o.at(key))
 	if !ok {
 		return def
 	}
@@ -371,7 +401,7 @@ func (o Obj) IntDefault(key string, def, ge, le int) int {
 		o.Bound(key, v.Num, float64(ge), float64(le))
 		return def
 	}
-	n, ok := o.d.integer(v, o.Loc(key))
+	n, ok := o.d.integer(v, o.at(key))
 	if !ok {
 		return def
 	}
@@ -444,7 +474,7 @@ func (o Obj) List(key string) ([]jsonv.Value, bool) {
 	if !ok {
 		return nil, false
 	}
-	return o.d.list(v, o.Loc(key))
+	return o.d.list(v, o.at(key))
 }
 
 // OptList reads an optional (nullable) array.
@@ -453,12 +483,12 @@ func (o Obj) OptList(key string) ([]jsonv.Value, bool) {
 	if !ok {
 		return nil, false
 	}
-	return o.d.list(v, o.Loc(key))
+	return o.d.list(v, o.at(key))
 }
 
-func (d *Decoder) list(v jsonv.Value, loc []any) ([]jsonv.Value, bool) {
+func (d *Decoder) list(v jsonv.Value, loc func() []any) ([]jsonv.Value, bool) {
 	if v.Kind != jsonv.Array {
-		d.Fail("list_type", loc, "Input should be a valid list", v, nil)
+		d.Fail("list_type", loc(), "Input should be a valid list", v, nil)
 		return nil, false
 	}
 	return v.Arr, true
@@ -475,7 +505,7 @@ func (o Obj) StrList(key string) []string {
 	if !ok {
 		return nil
 	}
-	return o.d.strs(items, o.Loc(key))
+	return o.d.strs(items, o.at(key))
 }
 
 // OptStrList reads an optional (nullable) array of strings; nil when absent or null.
@@ -484,13 +514,13 @@ func (o Obj) OptStrList(key string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	return o.d.strs(items, o.Loc(key)), true
+	return o.d.strs(items, o.at(key)), true
 }
 
-func (d *Decoder) strs(items []jsonv.Value, loc []any) []string {
+func (d *Decoder) strs(items []jsonv.Value, loc func() []any) []string {
 	out := make([]string, 0, len(items))
 	for i, it := range items {
-		if s, ok := d.str(it, append(append([]any(nil), loc...), i)); ok {
+		if s, ok := d.str(it, func() []any { return append(loc(), i) }); ok {
 			out = append(out, s)
 		}
 	}
@@ -522,7 +552,7 @@ func (d *Decoder) numMap(v jsonv.Value, loc []any) jsonv.Map[float64] {
 	}
 	out := make(jsonv.Map[float64], 0, len(v.Obj))
 	for _, e := range v.Obj {
-		if f, ok := d.num(e.Value, obj.Loc(e.Key)); ok {
+		if f, ok := d.num(e.Value, obj.at(e.Key)); ok {
 			out = append(out, jsonv.Entry[float64]{Key: e.Key, Value: f})
 		}
 	}
@@ -541,7 +571,7 @@ func (o Obj) StrMap(key string) jsonv.Map[string] {
 	}
 	out := make(jsonv.Map[string], 0, len(v.Obj))
 	for _, e := range v.Obj {
-		if s, ok := o.d.str(e.Value, obj.Loc(e.Key)); ok {
+		if s, ok := o.d.str(e.Value, obj.at(e.Key)); ok {
 			out = append(out, jsonv.Entry[string]{Key: e.Key, Value: s})
 		}
 	}

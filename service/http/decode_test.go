@@ -2,10 +2,14 @@ package http
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/olumi/isl/engine/jsonv"
 )
@@ -178,5 +182,27 @@ func TestIntegerFieldBounds(t *testing.T) {
 		if got != c.want || typ != c.errType || len(d.errs) > 1 {
 			t.Errorf("%s: got %d %v, want %d %q", c.in, got, d.errs, c.want, c.errType)
 		}
+	}
+}
+
+// readAll returns the whole body whatever the announced length says: exact, short, long or
+// unknown, and passes read errors (the 413 of MaxBytesReader) through.
+func TestReadAll(t *testing.T) {
+	body := strings.Repeat("x", 3000)
+	for _, c := range []struct {
+		name     string
+		announce int64
+	}{{"exact", 3000}, {"unknown", -1}, {"short", 10}, {"long", 5000}, {"empty", 0}, {"over the cap", MaxBodyBytes + 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := readAll(iotest.OneByteReader(strings.NewReader(body)), c.announce)
+			if err != nil || string(got) != body {
+				t.Fatalf("%d bytes, %v", len(got), err)
+			}
+		})
+	}
+	_, err := readAll(http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(body)), 100), 3000)
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) {
+		t.Fatalf("err = %v, want *http.MaxBytesError", err)
 	}
 }

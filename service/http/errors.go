@@ -1,12 +1,14 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -154,15 +156,36 @@ var jsonContentType = []string{"application/json"}
 
 // writeJSON writes v with status. Encoding failures (e.g. a NaN that escaped the engines) become the
 // endpoint's 500 envelope rather than a truncated body.
+//
+// The body is encoded into a pooled buffer (json.Encoder writes exactly json.Marshal's bytes and
+// the newline): Marshal copied its result out and the appended newline copied it again, two
+// response-sized allocations per request. Writers do not keep b past Write (io.Writer's rule).
+// A jsonAppender writes its own (identical) bytes.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b, _ = json.Marshal(envelope{ErrorCode: isl.EComputation, Message: failureMessage(requestOf(w)), TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	defer putEncodeBuf(buf)
+	buf.Reset()
+	if a, ok := v.(jsonAppender); ok {
+		buf.Write(append(a.appendJSON(buf.AvailableBuffer()), '\n')) // AvailableBuffer's idiom
+	} else if err := json.NewEncoder(buf).Encode(v); err != nil {
+		buf.Reset()
+		_ = json.NewEncoder(buf).Encode(envelope{ErrorCode: isl.EComputation, Message: failureMessage(requestOf(w)), TraceID: uuid.NewString(), SuggestedAction: "report_issue"})
 		status = http.StatusInternalServerError
 	}
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
+}
+
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeBufKeep is the largest buffer kept for reuse: a rare huge answer is not pinned.
+const encodeBufKeep = 64 << 10
+
+func putEncodeBuf(b *bytes.Buffer) {
+	if b.Cap() <= encodeBufKeep {
+		encodeBufs.Put(b)
+	}
 }
 
 // badRequest is a 400 validation_error with a specific message (semantic input errors).

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/httprate"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/olumi/isl/service/isl"
 	"github.com/olumi/isl/service/metrics"
@@ -65,6 +67,8 @@ type statusWriter struct {
 	req    *http.Request // lets writeJSON name the endpoint in an encoding-failure 500
 	id     string        // the request id (X-Request-ID)
 	err    *loggedError
+	// idHeader is the X-Request-Id header value: kept here, it shares the writer's allocation.
+	idHeader [1]string
 }
 
 // loggedError is what Error records about an error response for the completion log line.
@@ -134,6 +138,61 @@ func methodLabel(m string) string {
 	return "OTHER"
 }
 
+// statusLabels are the status codes as label values, made once: strconv.Itoa allocates for
+// every code from 100 up, i.e. on every request.
+var statusLabels = func() (l [600]string) {
+	for c := range l {
+		l[c] = strconv.Itoa(c)
+	}
+	return l
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
+}
+
+// seriesKey names one request series: method, route pattern and status labels.
+type seriesKey struct{ method, route, status string }
+
+// series are the request metrics of one seriesKey.
+type series struct {
+	duration prometheus.Observer
+	total    prometheus.Counter
+}
+
+// requestSeries finds each (method, route, status)'s metrics once: WithLabelValues hashes and
+// UTF-8-validates the label values and looks the child up on every call (a tenth of GET /health's
+// handler instructions). Series still appear with their first request; the key set is bounded
+// like the labels (methodLabel, route patterns, status codes).
+type requestSeries struct {
+	m  *metrics.Metrics
+	mu sync.RWMutex
+	by map[seriesKey]*series
+}
+
+func newRequestSeries(m *metrics.Metrics) *requestSeries {
+	return &requestSeries{m: m, by: make(map[seriesKey]*series)}
+}
+
+func (r *requestSeries) get(k seriesKey) *series {
+	r.mu.RLock()
+	s := r.by[k]
+	r.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s = r.by[k]; s == nil {
+		s = &series{duration: r.m.RequestDuration.WithLabelValues(k.method, k.route), total: r.m.RequestsTotal.WithLabelValues(k.method, k.route, k.status)}
+		r.by[k] = s
+	}
+	return s
+}
+
 // quietRoutes are logged at DEBUG: probes and scrapes would otherwise drown the request log.
 var quietRoutes = map[string]bool{"/health": true, "/metrics": true}
 
@@ -141,24 +200,31 @@ var quietRoutes = map[string]bool{"/health": true, "/metrics": true}
 // labelled by route pattern; /health and /metrics at DEBUG, 5xx at ERROR.
 func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handler {
 	ids := newRequestIDs()
+	series := newRequestSeries(m)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			m.ActiveRequests.Inc()
 			defer m.ActiveRequests.Dec()
-			id := r.Header.Get("X-Request-ID")
+			// The canonical key looked up directly: Header.Get("X-Request-ID") canonicalised the
+			// name into a new string on every request.
+			var id string
+			if v := r.Header["X-Request-Id"]; len(v) > 0 {
+				id = v[0]
+			}
 			if !safeRequestID(id) {
 				id = ids.next()
 			}
-			w.Header()["X-Request-Id"] = []string{id}
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, id: id}
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, id: id, idHeader: [1]string{id}}
+			w.Header()["X-Request-Id"] = sw.idHeader[:]
 			next.ServeHTTP(sw, r)
 			d := time.Since(start)
 			ep := routePattern(r)
 			method := methodLabel(r.Method)
-			status := strconv.Itoa(sw.status)
-			m.RequestDuration.WithLabelValues(method, ep).Observe(d.Seconds())
-			m.RequestsTotal.WithLabelValues(method, ep, status).Inc()
+			status := statusLabel(sw.status)
+			ser := series.get(seriesKey{method, ep, status})
+			ser.duration.Observe(d.Seconds())
+			ser.total.Inc()
 			if sw.status >= 400 {
 				m.ErrorsTotal.WithLabelValues(method, ep, status).Inc()
 			}

@@ -277,3 +277,15 @@ func TestFailedAuthIsRateLimited(t *testing.T) {
 		t.Fatalf("valid key after failures: %d %s", r.Status, r.Raw)
 	}
 }
+
+// statusLabel is strconv.Itoa's text for every code, inside the precomputed table or not.
+func TestStatusLabel(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		want string
+	}{{0, "0"}, {200, "200"}, {404, "404"}, {599, "599"}, {600, "600"}, {1000, "1000"}, {-1, "-1"}} {
+		if got := statusLabel(c.code); got != c.want {
+			t.Errorf("statusLabel(%d) = %q, want %q", c.code, got, c.want)
+		}
+	}
+}

@@ -30,7 +30,7 @@ func TestComputeDeadlineIs503Retryable(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	start := time.Now()
-	err := s.compute(context.Background(), func() error { <-release; return nil })
+	err := s.compute(context.Background(), func(context.Context) error { <-release; return nil })
 	if time.Since(start) > 2*time.Second {
 		t.Fatal("compute waited for the abandoned computation")
 	}
@@ -54,9 +54,9 @@ func TestComputeOverloadIs503(t *testing.T) {
 	s := bareServer(50*time.Millisecond, 1)
 	release := make(chan struct{})
 	defer close(release)
-	go s.compute(context.Background(), func() error { <-release; return nil })
+	go s.compute(context.Background(), func(context.Context) error { <-release; return nil })
 	time.Sleep(20 * time.Millisecond)
-	err := s.compute(context.Background(), func() error { t.Error("ran past the bound"); return nil })
+	err := s.compute(context.Background(), func(context.Context) error { t.Error("ran past the bound"); return nil })
 	var e *isl.Error
 	if !errors.As(err, &e) || e.Code != isl.EUnavailable {
 		t.Fatalf("err = %v, want unavailable", err)
@@ -66,7 +66,7 @@ func TestComputeOverloadIs503(t *testing.T) {
 // A panic inside a computation (another goroutine) becomes a 500 envelope, never a dropped connection.
 func TestComputePanicIs500(t *testing.T) {
 	s := bareServer(time.Second, 1)
-	err := s.compute(context.Background(), func() error { panic("boom") })
+	err := s.compute(context.Background(), func(context.Context) error { panic("boom") })
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("err = %v", err)
 	}
@@ -78,8 +78,49 @@ func TestComputePanicIs500(t *testing.T) {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 	// The slot was given back.
-	if err := s.compute(context.Background(), func() error { return nil }); err != nil {
+	if err := s.compute(context.Background(), func(context.Context) error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// computePolling runs fn on the caller's goroutine with compute's answers: a polling engine
+// stopped by the deadline is the 503 timeout (counted), a panic an error, and the slot is given
+// back either way.
+func TestComputePolling(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		fn       func(context.Context) error
+		wantCode string // "" = no error
+		wantMsg  string
+	}{
+		{name: "result", fn: func(context.Context) error { return nil }},
+		{name: "engine error", fn: func(context.Context) error { return errors.New("bad input") }, wantMsg: "bad input"},
+		{name: "deadline", fn: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, wantCode: isl.ETimeout},
+		{name: "panic", fn: func(context.Context) error { panic("boom") }, wantMsg: "boom"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := bareServer(50*time.Millisecond, 1)
+			err := s.computePolling(context.Background(), c.fn)
+			var e *isl.Error
+			switch {
+			case c.wantCode != "":
+				if !errors.As(err, &e) || e.Code != c.wantCode {
+					t.Fatalf("err = %v, want %s", err, c.wantCode)
+				}
+				if got := testutil.ToFloat64(s.metrics.ComputationsRejected.WithLabelValues("timeout")); got != 1 {
+					t.Fatalf("timeouts counted %v", got)
+				}
+			case c.wantMsg != "":
+				if err == nil || !strings.Contains(err.Error(), c.wantMsg) {
+					t.Fatalf("err = %v, want %q", err, c.wantMsg)
+				}
+			case err != nil:
+				t.Fatal(err)
+			}
+			if len(s.slots) != 0 {
+				t.Fatal("slot not given back")
+			}
+		})
 	}
 }
 

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/go-chi/httprate"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/olumi/isl/service/config"
 	"github.com/olumi/isl/service/isl"
@@ -122,23 +124,22 @@ func NewServer(d Deps) http.Handler {
 
 // compute runs an engine computation under the per-request deadline and a bound on concurrent
 // computations. When the deadline passes first the client gets a 503 retryable at once; the
-// abandoned computation keeps its slot until it ends, so overload cannot pile up CPU work.
+// abandoned computation keeps its slot until it ends, so overload cannot pile up CPU work. fn gets
+// the deadline's context, cancelled when compute returns: engines that poll it stop once their
+// result can no longer be used.
 // A panic inside fn becomes an error (the recoverer middleware cannot see other goroutines).
 //
 // Computations run on long-lived workers rather than a goroutine each: a fresh goroutine starts
 // with a small stack and copied it to grow on every request (runtime.copystack was 8% of the CPU
 // of POST causal/validate). Waiters for a slot are served in arrival order (channel senders queue
 // FIFO).
-func (s *server) compute(ctx context.Context, fn func() error) error {
+func (s *server) compute(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
-		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	if err := s.takeSlot(ctx); err != nil {
+		return err
 	}
-	j := job{fn: fn, done: make(chan error, 1)}
+	j := job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.idle <- j: // an idle worker takes it
 	default:
@@ -148,17 +149,55 @@ func (s *server) compute(ctx context.Context, fn func() error) error {
 	case err := <-j.done:
 		return err
 	case <-ctx.Done():
-		s.metrics.ComputationsRejected.WithLabelValues("timeout").Inc()
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return &isl.Error{Code: isl.ETimeout, Message: fmt.Sprintf("Computation exceeded the %s request deadline", s.cfg.RequestTimeout), Err: ctx.Err()}
-		}
-		return &isl.Error{Code: isl.EUnavailable, Message: "Request cancelled", Err: ctx.Err()}
+		return s.abandoned(ctx)
 	}
+}
+
+// takeSlot waits for a computation slot (in arrival order) until ctx ends: then 503 overload.
+func (s *server) takeSlot(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		s.metrics.ComputationsRejected.WithLabelValues("overload").Inc()
+		return &isl.Error{Code: isl.EUnavailable, Message: "Service is at capacity; retry shortly", Err: ctx.Err()}
+	}
+}
+
+// abandoned is the answer to a computation whose deadline passed (or whose client left).
+func (s *server) abandoned(ctx context.Context) error {
+	s.metrics.ComputationsRejected.WithLabelValues("timeout").Inc()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &isl.Error{Code: isl.ETimeout, Message: fmt.Sprintf("Computation exceeded the %s request deadline", s.cfg.RequestTimeout), Err: ctx.Err()}
+	}
+	return &isl.Error{Code: isl.EUnavailable, Message: "Request cancelled", Err: ctx.Err()}
+}
+
+// computePolling is compute for engines that poll their context throughout (dag, scm,
+// sensitivity: they return ctx.Err() soon after it is set): fn runs on the calling goroutine, and
+// when the deadline passes the engine itself stops and the client gets the same 503 as from
+// compute, so nothing needs to be abandoned on a worker. That spares the two goroutine hand-offs
+// per request (waking a worker, then the handler; runtime.futex and the scheduler were 13% of POST
+// causal/validate's CPU). Slots and their FIFO order, and the panic-to-error conversion, are
+// compute's.
+func (s *server) computePolling(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	if err := s.takeSlot(ctx); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	s.run(job{ctx: ctx, fn: fn, done: done})
+	if ctx.Err() != nil {
+		return s.abandoned(ctx)
+	}
+	return <-done
 }
 
 // job is one computation handed to a worker; done receives its result.
 type job struct {
-	fn   func() error
+	ctx  context.Context
+	fn   func(context.Context) error
 	done chan error
 }
 
@@ -188,7 +227,16 @@ func (s *server) run(j job) {
 			j.done <- fmt.Errorf("panic in computation: %v", v)
 		}
 	}()
-	j.done <- j.fn()
+	j.done <- j.fn(j.ctx)
+}
+
+// computationDuration is the computation-time series of the endpoint at path (below the API
+// prefix), looked up at its first use (when WithLabelValues would first have created it) and then
+// kept: the lookup hashed and validated the label on every request.
+func (s *server) computationDuration(path string) func() prometheus.Observer {
+	return sync.OnceValue(func() prometheus.Observer {
+		return s.metrics.ComputationDuration.WithLabelValues(s.cfg.APIPrefix + path)
+	})
 }
 
 // fail writes err through the one error writer.

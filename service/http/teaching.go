@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -31,7 +32,7 @@ func (s *server) handleTeach() http.HandlerFunc {
 		}
 		var res *teach.Result
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
+		err = s.compute(r.Context(), func(context.Context) (err error) {
 			res, err = teach.Teach(teach.Request{Beliefs: *beliefs, Concept: concept, Context: ctx, MaxExamples: n})
 			return err
 		})

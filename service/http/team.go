@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 
 // handleTeamAlign is POST /team/align (docs/api.md#team-align with docs/api.md#limits, whole-word matching).
 func (s *server) handleTeamAlign() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/team/align"
+	duration := s.computationDuration("/team/align")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -24,11 +25,11 @@ func (s *server) handleTeamAlign() http.HandlerFunc {
 		}
 		var res *align.Response
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
+		err = s.compute(r.Context(), func(context.Context) (err error) {
 			res, err = align.Align(req)
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, engineErr(err, "perform team alignment"))
 			return

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 // handleModelValidate is POST /validation/validate (docs/api.md#validation-validate with issue 4: testable
 // implications, equation/DAG cross-check, basic = structural only).
 func (s *server) handleModelValidate() http.HandlerFunc {
-	route := s.cfg.APIPrefix + "/validation/validate"
+	duration := s.computationDuration("/validation/validate")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -24,11 +25,11 @@ func (s *server) handleModelValidate() http.HandlerFunc {
 		}
 		var res *validation.Response
 		start := time.Now()
-		err = s.compute(r.Context(), func() (err error) {
+		err = s.compute(r.Context(), func(context.Context) (err error) {
 			res, err = validation.Validate(req)
 			return err
 		})
-		s.metrics.ComputationDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		duration().Observe(time.Since(start).Seconds())
 		if err != nil {
 			s.fail(w, r, engineErr(err, "validate model"))
 			return
