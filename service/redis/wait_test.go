@@ -58,9 +58,13 @@ func TestWriteWaitsForTheReplica(t *testing.T) {
 	if err := replica.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// In sync on both ends: the replica's link is up and the primary counts it online (until it
+	// does, a write has no replica to wait for and is accepted at once, as above).
 	ha.WaitFor(10*time.Second, "replica back in sync", func() bool {
 		info, err := replica.Do(ha.Password, "INFO", "replication")
-		return err == nil && strings.Contains(info, "master_link_status:up")
+		pinfo, perr := ha.Nodes[0].Do(ha.Password, "INFO", "replication")
+		return err == nil && strings.Contains(info, "master_link_status:up") &&
+			perr == nil && strings.Contains(pinfo, "connected_slaves:1") && strings.Contains(pinfo, "state=online")
 	})
 	// From the first write after the replica is back (no health tick needed), writes wait again.
 	replica.Pause()
