@@ -162,25 +162,29 @@ func New(o Options) *Store {
 		onMemory:        o.OnMemory,
 		admit:           o.AdmitBelow,
 	}
+	// One set of options for either client: go-redis derives the failover and the plain client's
+	// options from it.
+	u := &goredis.UniversalOptions{
+		Username:     o.Username,
+		Password:     o.Password,
+		DB:           o.DB,
+		DialTimeout:  o.DialTimeout,
+		ReadTimeout:  o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout,
+		MaxRetries:   o.MaxRetries,
+		// One dial attempt per try: the per-command retry and the health loop already retry, and
+		// go-redis' default (5 dials, 100 ms apart) would make every call against a dead Redis slow.
+		DialerRetries: 1,
+		PoolSize:      o.PoolSize,
+		// Keep to RESP2 so any Redis ≥ 6.2 (GETEX) works, including proxies without HELLO.
+		Protocol:        2,
+		DisableIdentity: true,
+	}
 	if len(o.SentinelAddrs) > 0 {
 		s.addr = "sentinel:" + o.MasterName
-		s.rdb = goredis.NewFailoverClient(&goredis.FailoverOptions{
-			MasterName:       o.MasterName,
-			SentinelAddrs:    o.SentinelAddrs,
-			SentinelUsername: o.SentinelUsername,
-			SentinelPassword: o.SentinelPassword,
-			Username:         o.Username,
-			Password:         o.Password,
-			DB:               o.DB,
-			DialTimeout:      o.DialTimeout,
-			ReadTimeout:      o.ReadTimeout,
-			WriteTimeout:     o.WriteTimeout,
-			MaxRetries:       o.MaxRetries,
-			DialerRetries:    1,
-			PoolSize:         o.PoolSize,
-			Protocol:         2,
-			DisableIdentity:  true,
-		})
+		u.MasterName, u.Addrs = o.MasterName, o.SentinelAddrs
+		u.SentinelUsername, u.SentinelPassword = o.SentinelUsername, o.SentinelPassword
+		s.rdb = goredis.NewFailoverClient(u.Failover())
 		for _, a := range o.SentinelAddrs {
 			s.sentinels = append(s.sentinels, goredis.NewSentinelClient(&goredis.Options{
 				Addr: a, Username: o.SentinelUsername, Password: o.SentinelPassword, DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout,
@@ -188,23 +192,8 @@ func New(o Options) *Store {
 			}))
 		}
 	} else {
-		s.rdb = goredis.NewClient(&goredis.Options{
-			Addr:         o.Addr,
-			Username:     o.Username,
-			Password:     o.Password,
-			DB:           o.DB,
-			DialTimeout:  o.DialTimeout,
-			ReadTimeout:  o.ReadTimeout,
-			WriteTimeout: o.WriteTimeout,
-			MaxRetries:   o.MaxRetries,
-			// One dial attempt per try: the per-command retry and the health loop already retry, and
-			// go-redis' default (5 dials, 100 ms apart) would make every call against a dead Redis slow.
-			DialerRetries: 1,
-			PoolSize:      o.PoolSize,
-			// Keep to RESP2 so any Redis ≥ 6.2 (GETEX) works, including proxies without HELLO.
-			Protocol:        2,
-			DisableIdentity: true,
-		})
+		u.Addrs = []string{o.Addr}
+		s.rdb = goredis.NewClient(u.Simple())
 	}
 	s.log = o.Logger.With("component", "redis", "addr", s.addr)
 	return s
