@@ -172,13 +172,8 @@ func (s *server) saveState(r *http.Request, userID string, prev []byte, prevFoun
 	return true, s.store.PutBeliefs(r.Context(), userID, doc)
 }
 
-func (s *server) observeComputation(endpoint string, start time.Time) float64 {
-	d := time.Since(start).Seconds()
-	s.metrics.ComputationDuration.WithLabelValues(s.cfg.APIPrefix + endpoint).Observe(d)
-	return d
-}
-
 func (s *server) handleElicit() http.HandlerFunc {
+	duration := s.computationDuration("/preferences/elicit")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -233,7 +228,9 @@ func (s *server) handleElicit() http.HandlerFunc {
 			if err != nil {
 				return stateChange{}, err
 			}
-			s.metrics.ActivaComputation.Observe(s.observeComputation("/preferences/elicit", start))
+			took := time.Since(start).Seconds()
+			duration().Observe(took)
+			s.metrics.ActivaComputation.Observe(took)
 			return stateChange{st, res.Beliefs, res.Queries}, nil
 		})
 		if err != nil {
@@ -250,6 +247,7 @@ func (s *server) handleElicit() http.HandlerFunc {
 }
 
 func (s *server) handleUpdate() http.HandlerFunc {
+	duration := s.computationDuration("/preferences/update")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -304,7 +302,9 @@ func (s *server) handleUpdate() http.HandlerFunc {
 			if err != nil {
 				return stateChange{}, err
 			}
-			s.metrics.BayesianUpdateDuration.Observe(s.observeComputation("/preferences/update", start))
+			took := time.Since(start).Seconds()
+			duration().Observe(took)
+			s.metrics.BayesianUpdateDuration.Observe(took)
 			return stateChange{next, res.UpdatedBeliefs, res.NextQueries}, nil
 		})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 // handleTeach is POST /teaching/teach: Bayesian teaching examples for a concept, from the beliefs
 // the caller sends (nothing is read from or written to the store).
 func (s *server) handleTeach() http.HandlerFunc {
+	duration := s.computationDuration("/teaching/teach")
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, body, err := Decode(r)
 		if err != nil {
@@ -40,7 +41,7 @@ func (s *server) handleTeach() http.HandlerFunc {
 			s.fail(w, r, engineErr(err, "generate teaching examples"))
 			return
 		}
-		s.observeComputation("/teaching/teach", start)
+		duration().Observe(time.Since(start).Seconds())
 		s.metrics.TeachingExamplesGenerated.WithLabelValues(concept).Add(float64(len(res.Examples)))
 		ok(w, res)
 	}
