@@ -102,28 +102,39 @@ func (g *Graph) dsepBall(cut []bool, x, y, z []int) bool {
 		}
 	}
 	anZ := g.ancestorsView(cut, zs)
+	return g.ball(cut, x, inZ, anZ, isY, nil)
+}
+
+// ball runs Bayes-ball from x in the view with cut out-edges, given the observed nodes inZ
+// (anZ: their ancestors in the view). It marks in reach (when not nil) every unobserved node the
+// ball reaches, and returns false as soon as it reaches an unobserved node of stop (when not nil).
+// (Plain slices, not a visit callback: this loop is the hot path of identification and testing.)
+func (g *Graph) ball(cut []bool, x []int, inZ, anZ, stop, reach []bool) bool {
+	n := len(g.names)
 	const up, down = 0, 1 // up: entered from a child; down: entered from a parent
 	visited := make([][2]bool, n)
 	type st struct{ v, dir int }
 	stack := make([]st, 0, 2*n)
-	for _, v := range x {
-		if !visited[v][up] {
-			visited[v][up] = true
-			stack = append(stack, st{v, up})
-		}
-	}
 	push := func(v, dir int) {
 		if !visited[v][dir] {
 			visited[v][dir] = true
 			stack = append(stack, st{v, dir})
 		}
 	}
+	for _, v := range x {
+		push(v, up)
+	}
 	for len(stack) > 0 {
 		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		v := s.v
-		if !inZ[v] && isY[v] {
-			return false
+		if !inZ[v] {
+			if stop != nil && stop[v] {
+				return false
+			}
+			if reach != nil {
+				reach[v] = true
+			}
 		}
 		cutV := cut != nil && cut[v]
 		if s.dir == up {
@@ -140,17 +151,17 @@ func (g *Graph) dsepBall(cut []bool, x, y, z []int) bool {
 					push(c, down)
 				}
 			}
-		} else {
-			if !inZ[v] && !cutV {
-				for _, c := range g.children[v] {
-					push(c, down)
-				}
+			continue
+		}
+		if !inZ[v] && !cutV {
+			for _, c := range g.children[v] {
+				push(c, down)
 			}
-			if anZ[v] { // collider (or its descendant) observed: the path opens upwards
-				for _, p := range g.parents[v] {
-					if cut == nil || !cut[p] {
-						push(p, up)
-					}
+		}
+		if anZ[v] { // collider (or its descendant) observed: the path opens upwards
+			for _, p := range g.parents[v] {
+				if cut == nil || !cut[p] {
+					push(p, up)
 				}
 			}
 		}
@@ -271,60 +282,9 @@ func (g *Graph) dsepMoral(cut []bool, x, y, z []int) bool {
 // reachableBall marks the nodes d-connected to some node of x given z in the view with cut
 // out-edges (Bayes-ball; nodes of z are never marked).
 func (g *Graph) reachableBall(cut []bool, x, z []int) []bool {
-	n := len(g.names)
 	inZ := g.mark(z)
-	anZ := g.ancestorsView(cut, z)
-	const up, down = 0, 1
-	visited := make([][2]bool, n)
-	type st struct{ v, dir int }
-	var stack []st
-	push := func(v, dir int) {
-		if !visited[v][dir] {
-			visited[v][dir] = true
-			stack = append(stack, st{v, dir})
-		}
-	}
-	for _, v := range x {
-		push(v, up)
-	}
-	out := make([]bool, n)
-	for len(stack) > 0 {
-		s := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		v := s.v
-		if !inZ[v] {
-			out[v] = true
-		}
-		cutV := cut != nil && cut[v]
-		if s.dir == up {
-			if inZ[v] {
-				continue
-			}
-			for _, p := range g.parents[v] {
-				if cut == nil || !cut[p] {
-					push(p, up)
-				}
-			}
-			if !cutV {
-				for _, c := range g.children[v] {
-					push(c, down)
-				}
-			}
-			continue
-		}
-		if !inZ[v] && !cutV {
-			for _, c := range g.children[v] {
-				push(c, down)
-			}
-		}
-		if anZ[v] {
-			for _, p := range g.parents[v] {
-				if cut == nil || !cut[p] {
-					push(p, up)
-				}
-			}
-		}
-	}
+	out := make([]bool, len(g.names))
+	g.ball(cut, x, inZ, g.ancestorsView(cut, z), nil, out)
 	for _, v := range x {
 		out[v] = false
 	}
