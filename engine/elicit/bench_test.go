@@ -53,3 +53,33 @@ func BenchmarkUpdate10(b *testing.B) {
 		_ = Summarize(s2, "bench001")
 	}
 }
+
+// BenchmarkElicitLargest and BenchmarkUpdateLargest are the most a request can ask for: MaxVariables
+// variables, a posterior with MaxHistory answers, MaxQueries queries. Their cost bounds how long a
+// computation can hold the request's goroutine (the service runs these without a worker to abandon
+// them: see service/http's computeInline).
+func BenchmarkElicitLargest(b *testing.B) {
+	st, ctx := benchState(b, MaxVariables, MaxHistory)
+	c := startCPU(b)
+	defer c.stop(b)
+	for range b.N {
+		if _, err := Elicit(st, ctx, MaxQueries, "bench000"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUpdateLargest(b *testing.B) {
+	st, ctx := benchState(b, MaxVariables, MaxHistory)
+	res, _ := Elicit(st, ctx, 1, "bench000")
+	q := res.Queries[0]
+	c := startCPU(b)
+	defer c.stop(b)
+	for range b.N {
+		s2, err := st.Apply(q, "A", 0.8)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = Summarize(s2, "bench001")
+	}
+}

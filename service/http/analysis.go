@@ -38,7 +38,7 @@ func (s *server) handleSensitivity() http.HandlerFunc {
 		samples := min(s.cfg.MaxMonteCarlo, sensitivityMaxSamples)
 		var res *sensitivity.Response
 		start := time.Now()
-		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
+		err = s.computeInline(r.Context(), func(ctx context.Context) (err error) {
 			res, err = sensitivity.Analyze(ctx, req, sensitivity.Options{Samples: samples, Seed: seed})
 			return err
 		})

@@ -63,7 +63,7 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 		}
 		var res *dag.Result
 		start := time.Now()
-		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
+		err = s.computeInline(r.Context(), func(ctx context.Context) (err error) {
 			res, err = dag.Validate(ctx, nodes, edges, treatment, outcome, observed, dag.Options{MaxSize: causalMaxSetSize})
 			return err
 		})

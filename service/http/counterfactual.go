@@ -63,7 +63,7 @@ func (s *server) handleCounterfactual() http.HandlerFunc {
 		}
 		var res *scm.Result
 		start := time.Now()
-		err = s.computePolling(r.Context(), func(ctx context.Context) (err error) {
+		err = s.computeInline(r.Context(), func(ctx context.Context) (err error) {
 			res, err = scm.Counterfactual(ctx, scm.Request{
 				Model: req.Model, Intervention: req.Intervention, Outcome: req.Outcome, Context: req.Context,
 			}, scm.Options{Samples: s.cfg.MaxMonteCarlo, Seed: seed})

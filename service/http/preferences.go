@@ -214,7 +214,7 @@ func (s *server) handleElicit() http.HandlerFunc {
 		err = s.withState(r, userID, func(stored *elicit.State) (stateChange, error) {
 			var st *elicit.State
 			start := time.Now()
-			err := s.compute(r.Context(), func(context.Context) (err error) {
+			err := s.computeInline(r.Context(), func(context.Context) (err error) {
 				if st, err = elicit.Prepare(ctx, supplied, stored, seed); err != nil {
 					return err
 				}
@@ -288,7 +288,7 @@ func (s *server) handleUpdate() http.HandlerFunc {
 			}
 			var next *elicit.State
 			start := time.Now()
-			err := s.compute(r.Context(), func(context.Context) (err error) {
+			err := s.computeInline(r.Context(), func(context.Context) (err error) {
 				if next, err = st.Apply(q, response, confidence); err != nil {
 					return err
 				}

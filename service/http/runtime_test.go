@@ -83,10 +83,10 @@ func TestComputePanicIs500(t *testing.T) {
 	}
 }
 
-// computePolling runs fn on the caller's goroutine with compute's answers: a polling engine
-// stopped by the deadline is the 503 timeout (counted), a panic an error, and the slot is given
-// back either way.
-func TestComputePolling(t *testing.T) {
+// computeInline runs fn on the caller's goroutine with compute's answers: a polling engine
+// stopped by the deadline, and a bounded one that ends after it, are the 503 timeout (counted), a
+// panic an error, and the slot is given back either way.
+func TestComputeInline(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		fn       func(context.Context) error
@@ -96,11 +96,12 @@ func TestComputePolling(t *testing.T) {
 		{name: "result", fn: func(context.Context) error { return nil }},
 		{name: "engine error", fn: func(context.Context) error { return errors.New("bad input") }, wantMsg: "bad input"},
 		{name: "deadline", fn: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, wantCode: isl.ETimeout},
+		{name: "bounded overrun", fn: func(context.Context) error { time.Sleep(80 * time.Millisecond); return nil }, wantCode: isl.ETimeout},
 		{name: "panic", fn: func(context.Context) error { panic("boom") }, wantMsg: "boom"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := bareServer(50*time.Millisecond, 1)
-			err := s.computePolling(context.Background(), c.fn)
+			err := s.computeInline(context.Background(), c.fn)
 			var e *isl.Error
 			switch {
 			case c.wantCode != "":

@@ -173,14 +173,21 @@ func (s *server) abandoned(ctx context.Context) error {
 	return &isl.Error{Code: isl.EUnavailable, Message: "Request cancelled", Err: ctx.Err()}
 }
 
-// computePolling is compute for engines that poll their context throughout (dag, scm,
-// sensitivity: they return ctx.Err() soon after it is set): fn runs on the calling goroutine, and
-// when the deadline passes the engine itself stops and the client gets the same 503 as from
-// compute, so nothing needs to be abandoned on a worker. That spares the two goroutine hand-offs
-// per request (waking a worker, then the handler; runtime.futex and the scheduler were 13% of POST
-// causal/validate's CPU). Slots and their FIFO order, and the panic-to-error conversion, are
-// compute's.
-func (s *server) computePolling(ctx context.Context, fn func(context.Context) error) error {
+// computeInline is compute without the worker, for computations that need no abandoning: engines
+// that poll their context throughout (dag, scm, sensitivity: they return ctx.Err() soon after it is
+// set) and engines whose cost the input limits bound far below any deadline (elicit and its
+// update: at most MaxVariables variables, MaxHistory answers and MaxQueries queries, 75-85 ms of
+// CPU at the most, BenchmarkElicitLargest and BenchmarkUpdateLargest). fn runs on the calling
+// goroutine; a deadline that passed meanwhile gives the client compute's 503.
+//
+// That spares two goroutine hand-offs per request (waking a worker, then the handler), which cost
+// CPU (runtime.futex and the scheduler were 13% of POST causal/validate's) and, under saturation,
+// latency: each hand-off queues the request once more behind every runnable goroutine, and the
+// handler woken by the network waits in the scheduler's global run queue, which busy Ps drain
+// only every 61st scheduling round. Elicit at c=50 with fresh users had p99/p50 12-19 through the
+// worker (goroutines runnable for up to 390 ms in an execution trace) and 3.1-3.6 inline. Slots
+// and their FIFO order, and the panic-to-error conversion, are compute's.
+func (s *server) computeInline(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if err := s.takeSlot(ctx); err != nil {
