@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/httprate"
 
 	"github.com/olumi/isl/service/config"
+	"github.com/olumi/isl/service/heapfloor"
 	islhttp "github.com/olumi/isl/service/http"
 	"github.com/olumi/isl/service/isl"
 	"github.com/olumi/isl/service/memory"
@@ -159,6 +160,9 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr(), err)
 	}
+	// The collector is a process-wide setting: tuned here, for the process main runs, not in
+	// Serve, which tests start many times in one binary.
+	go heapfloor.Run(ctx, heapfloor.Floor, 100*time.Millisecond)
 	return a.Serve(ctx, ln)
 }
 
