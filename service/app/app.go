@@ -19,6 +19,7 @@ import (
 	"github.com/olumi/isl/service/heapfloor"
 	islhttp "github.com/olumi/isl/service/http"
 	"github.com/olumi/isl/service/isl"
+	"github.com/olumi/isl/service/jsonlog"
 	"github.com/olumi/isl/service/memory"
 	"github.com/olumi/isl/service/metrics"
 	"github.com/olumi/isl/service/redis"
@@ -177,14 +178,5 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 	case "ERROR", "CRITICAL":
 		lv = slog.LevelError
 	}
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-		switch a.Key {
-		case slog.TimeKey:
-			a.Key = "timestamp"
-		case slog.MessageKey:
-			a.Key = "message"
-		}
-		return a
-	}})
-	return slog.New(h).With("logger", "isl")
+	return slog.New(jsonlog.New(w, lv)).With("logger", "isl")
 }
