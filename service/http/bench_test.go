@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/olumi/isl/engine/jsonv"
+	"github.com/olumi/isl/service/jsonlog"
 	"github.com/olumi/isl/service/memory"
 )
 
@@ -55,7 +56,8 @@ func exampleBody(tb testing.TB, path string) []byte {
 func benchServer(cache bool) http.Handler {
 	cfg := defaultTestConfig()
 	cfg.EnableCache = cache
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The service's own log handler (app.NewLogger's), writing the line to nowhere.
+	log := slog.New(jsonlog.New(io.Discard, slog.LevelInfo)).With("logger", "isl")
 	return NewServer(Deps{Config: cfg, Logger: log, Store: memory.New(memory.Options{}), StoreKind: "memory"})
 }
 
