@@ -2,9 +2,9 @@ package http
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/olumi/isl/engine/dag"
+	"github.com/olumi/isl/service/internal/jsonesc"
 )
 
 // jsonAppender is a response that writes its own JSON: exactly the bytes json.Marshal writes for
@@ -116,66 +116,5 @@ func appendJSONOptString(b []byte, s *string) []byte {
 	return appendJSONString(b, *s)
 }
 
-// jsonSafe marks the bytes encoding/json copies into a string unchanged (with HTML escaping):
-// printable ASCII but for ", \, <, > and &.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString is encoding/json's string encoding with HTML escaping: the short escapes,
-// \u00XX for other control characters and <, >, &, \ufffd for each invalid UTF-8 byte, and
-// \u2028, \u2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if jsonSafe[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendJSONString is encoding/json's string encoding (with HTML escaping).
+func appendJSONString(b []byte, s string) []byte { return jsonesc.JSON.Append(b, s) }

@@ -176,7 +176,7 @@ func (s *server) abandoned(ctx context.Context) error {
 // computeInline is compute without the worker, for computations that need no abandoning: engines
 // that poll their context throughout (dag, scm, sensitivity: they return ctx.Err() soon after it is
 // set) and engines whose cost the input limits bound far below any deadline (elicit and its
-// update: at most MaxVariables variables, MaxHistory answers and MaxQueries queries, 75-85 ms of
+// update: at most MaxVariables variables, MaxHistory answers and MaxQueries queries, 80-125 ms of
 // CPU at the most, BenchmarkElicitLargest and BenchmarkUpdateLargest). fn runs on the calling
 // goroutine; a deadline that passed meanwhile gives the client compute's 503.
 //
