@@ -362,20 +362,20 @@ const infCap = 1 << 30
 
 func (h *sepGraph) network() *flowNet {
 	n := len(h.adj)
-	// The arrays are windows of two allocations, the arc arrays sized by a bound on the arc count
+	// The arrays are windows of one allocation, the arc arrays sized by a bound on the arc count
 	// (two arcs per vertex and per adjacency): grown by appends they were most of this package's
 	// allocations on a small graph. The windows' capacities are exact, so appends never spill
 	// one into the next.
-	nodes := make([]int32, 3*n)
-	for i := range nodes {
-		nodes[i] = -1
-	}
-	f := &flowNet{head: nodes[: 2*n : 2*n], unit: nodes[2*n:], src: 2*h.s + 1, snk: 2 * h.t}
 	arcs := 2 * n
 	for _, a := range h.adj {
 		arcs += 2 * len(a)
 	}
-	arcBuf := make([]int32, 3*arcs)
+	buf := make([]int32, 3*n+3*arcs)
+	nodes, arcBuf := buf[:3*n], buf[3*n:]
+	for i := range nodes {
+		nodes[i] = -1
+	}
+	f := &flowNet{head: nodes[: 2*n : 2*n], unit: nodes[2*n:], src: 2*h.s + 1, snk: 2 * h.t}
 	f.to, f.res, f.next = arcBuf[0:0:arcs], arcBuf[arcs:arcs:2*arcs], arcBuf[2*arcs:2*arcs]
 	add := func(a, b int, c int32) {
 		f.to = append(f.to, int32(b), int32(a))

@@ -123,12 +123,14 @@ func newGraph(names []string, index map[string]int, edges [][2]int) *Graph {
 	n := len(names)
 	rel := make([][]int, 2*n) // children lists, then parent lists
 	g := &Graph{names: names, index: index, children: rel[:n:n], parents: rel[n:], edges: edges[:0]}
-	deg := make([]int, 2*n) // out-degrees, then in-degrees (duplicates included: an upper bound)
+	// One array: the lists' windows, then the degrees that size them (out-degrees, then
+	// in-degrees; duplicates included, an upper bound).
+	ints := make([]int, 2*len(edges)+2*n)
+	buf, deg := ints[:2*len(edges)], ints[2*len(edges):]
 	for _, e := range edges {
 		deg[e[0]]++
 		deg[n+e[1]]++
 	}
-	buf := make([]int, 2*len(edges))
 	off := 0
 	for v := range n {
 		g.children[v] = buf[off:off:(off + deg[v])]
@@ -194,11 +196,13 @@ func (g *Graph) findCycle() []int {
 
 func (g *Graph) topoOrder() []int {
 	n := len(g.names)
-	indeg := make([]int, n)
+	// One array for the order, the queue and the in-degrees: order and queue each hold every node
+	// once, so neither grows into the next window.
+	ints := make([]int, 3*n)
+	order, queue, indeg := ints[0:0:n], ints[n:n:2*n], ints[2*n:]
 	for v := range n {
 		indeg[v] = len(g.parents[v])
 	}
-	order, queue := make([]int, 0, n), make([]int, 0, n) // each holds every node once: no growth
 	for v := range n {
 		if indeg[v] == 0 {
 			queue = append(queue, v)
@@ -254,11 +258,13 @@ func (g *Graph) canonical() *Graph {
 	if same && slices.Equal(edges, g.edges) {
 		return g
 	}
-	names := make([]string, n)
-	index := make(map[string]int, n)
-	for k, v := range order {
-		names[k] = g.names[v]
-		index[names[k]] = k
+	names, index := g.names, g.index // already in name order: only the edges were not
+	if !same {
+		names, index = make([]string, n), make(map[string]int, n)
+		for k, v := range order {
+			names[k] = g.names[v]
+			index[names[k]] = k
+		}
 	}
 	c := newGraph(names, index, edges)
 	c.topo = c.topoOrder()

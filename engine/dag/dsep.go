@@ -181,7 +181,10 @@ type moralWS struct {
 }
 
 func newMoralWS(n int) *moralWS {
-	return &moralWS{adj: make([][]int, n), in: make([]bool, n), stamp: make([]int, n)}
+	// list holds each node at most once and ps the parents of one node: with capacity n neither
+	// grows, and both share one array with stamp.
+	ints := make([]int, 3*n)
+	return &moralWS{adj: make([][]int, n), in: make([]bool, n), stamp: ints[:n], list: ints[n : n : 2*n], ps: ints[2*n : 2*n : 3*n]}
 }
 
 // build makes w the moral graph of the view (cut out-edges removed) restricted to An(seeds).

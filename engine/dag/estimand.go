@@ -72,16 +72,23 @@ func sum(n int, over []int, body expr) expr {
 	if p, ok := body.(eProd); ok {
 		fs = append([]expr(nil), p.fs...)
 	}
-	mentions := func(f expr) []bool {
-		m := make([]bool, n)
-		f.free(m)
-		return m
+	// masks[i] marks the variables factor i mentions: computed once per factor (and again for a
+	// factor marginalised below) in one array, not once per factor and summed variable.
+	buf := make([]bool, n*len(fs))
+	masks := make([][]bool, len(fs))
+	mask := func(i int) {
+		masks[i] = buf[i*n : (i+1)*n]
+		clear(masks[i])
+		fs[i].free(masks[i])
+	}
+	for i := range fs {
+		mask(i)
 	}
 	var left []int
 	for _, v := range over {
 		only, count := -1, 0
-		for i, f := range fs {
-			if mentions(f)[v] {
+		for i := range fs {
+			if masks[i][v] {
 				only, count = i, count+1
 			}
 		}
@@ -95,6 +102,7 @@ func sum(n int, over []int, body expr) expr {
 			} else {
 				fs[only] = eProd{}
 			}
+			mask(only)
 			continue
 		}
 		left = append(left, v)
@@ -103,8 +111,8 @@ func sum(n int, over []int, body expr) expr {
 		return prod(fs...)
 	}
 	var in, out []expr
-	for _, f := range fs {
-		m := mentions(f)
+	for i, f := range fs {
+		m := masks[i]
 		hit := false
 		for _, v := range left {
 			hit = hit || m[v]
@@ -124,7 +132,15 @@ func sum(n int, over []int, body expr) expr {
 
 // prod flattens nested products and drops factors equal to 1.
 func prod(fs ...expr) expr {
-	var out []expr
+	size := 0
+	for _, f := range fs {
+		if p, ok := f.(eProd); ok {
+			size += len(p.fs)
+		} else {
+			size++
+		}
+	}
+	out := make([]expr, 0, size)
 	for _, f := range fs {
 		if p, ok := f.(eProd); ok {
 			out = append(out, p.fs...)
