@@ -36,7 +36,7 @@ func main() {
 		server    = flag.String("server", "", "ISL binary to start on a free loopback port (exclusive with --host/--pid)")
 		host      = flag.String("host", "", "base URL of a running ISL")
 		pid       = flag.Int("pid", 0, "PID of the running ISL (with --host)")
-		endpoints = flag.String("endpoints", "health,validate,counterfactual,elicit", "comma list: health, validate, counterfactual, elicit (fresh user per request), elicit-shared (one user)")
+		endpoints = flag.String("endpoints", "health,validate,counterfactual,elicit", "comma list: health, validate, counterfactual, elicit (fresh user per request), elicit-shared (one user), teach, model-validate, team-align, sensitivity")
 		n         = flag.Int("n", 20000, "requests per endpoint")
 		c         = flag.Int("c", 50, "concurrent workers (each one keep-alive connection)")
 		warmup    = flag.Int("warmup", 2000, "requests per endpoint before measuring")
@@ -119,6 +119,14 @@ func request(host, name string) (target, error) {
 		}}, nil
 	case "elicit-shared":
 		return target{"POST", host + payloads.Elicit.Path, fixed(payloads.Elicit.Body())}, nil
+	case "teach":
+		return target{"POST", host + payloads.Teach.Path, fixed(payloads.Teach.Body())}, nil
+	case "model-validate":
+		return target{"POST", host + payloads.ModelValidate.Path, fixed(payloads.ModelValidate.Body())}, nil
+	case "team-align":
+		return target{"POST", host + payloads.TeamAlign.Path, fixed(payloads.TeamAlign.Body())}, nil
+	case "sensitivity":
+		return target{"POST", host + payloads.Sensitivity.Path, fixed(payloads.Sensitivity.Body())}, nil
 	}
 	return target{}, fmt.Errorf("unknown endpoint %q", name)
 }
