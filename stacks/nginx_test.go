@@ -322,3 +322,43 @@ func TestNginxTLSCiphers(t *testing.T) {
 		t.Errorf("TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 refused: %v", err)
 	}
 }
+
+// TestNginxRetriesOnTheCurrentSet: nginx's own 502 (no server left to try) is retried once as a new
+// upstream request, which picks from the server set as it is then. With one try per pass and a dead
+// replica listed first, a POST whose first pass hit the dead one is answered by the live one, body
+// intact, instead of failing; the dead one is marked failed by then. Each request comes after the
+// dead one's fail_timeout, so that it is eligible again and the second pass is really exercised.
+func TestNginxRetriesOnTheCurrentSet(t *testing.T) {
+	const body = `{"dag":{"nodes":["X","Y"],"edges":[["X","Y"]]},"treatment":"X","outcome":"Y"}`
+	var live atomic.Int64
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.URL.Path != "/nginx-unknown" && string(b) != body {
+			w.WriteHeader(400)
+			fmt.Fprintf(w, "body %q", b)
+			return
+		}
+		live.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	t.Cleanup(s.Close)
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	var fail time.Duration
+	base, b := liveNginx(t, "staging", []string{dead, strings.TrimPrefix(s.URL, "http://")}, func(b *Bundle) {
+		b.Nginx.NextUpstreamTries = 1
+		fail, _ = time.ParseDuration(b.Nginx.FailTimeout)
+	})
+	c := insecureClient()
+	for i := range 6 {
+		time.Sleep(fail + 100*time.Millisecond)
+		resp, got := roundTrip(t, c, http.MethodPost, base+"/api/v1/causal/validate", strings.NewReader(body))
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, got)
+		}
+	}
+	el, _ := os.ReadFile(b.Nginx.ErrorLog)
+	if n := strings.Count(string(el), "connect() failed"); n == 0 {
+		t.Fatalf("the dead replica was never tried: the second pass was not exercised\n%s", el)
+	}
+}
