@@ -415,9 +415,19 @@ func PinnedImage(ref string) bool {
 	if strings.Contains(ref, "@sha256:") {
 		return true
 	}
+	tag, ok := imageTag(ref)
+	return ok && tag != "" && tag != "latest"
+}
+
+// imageTag is the tag after the last ':' of ref's last path element (a registry port such as
+// "host:5000/isl" is no tag); ok is false when there is none.
+func imageTag(ref string) (tag string, ok bool) {
 	name := ref[strings.LastIndex(ref, "/")+1:]
 	i := strings.LastIndex(name, ":")
-	return i >= 0 && i < len(name)-1 && name[i+1:] != "latest"
+	if i < 0 {
+		return "", false
+	}
+	return name[i+1:], true
 }
 
 var versionTag = regexp.MustCompile(`^(\d+)\.(\d+)(?:\.(\d+))?(?:[-.].*)?$`)
@@ -429,12 +439,11 @@ func imageVersion(ref string) (v [3]int, ok bool) {
 	if i := strings.Index(ref, "@"); i >= 0 {
 		ref = ref[:i]
 	}
-	name := ref[strings.LastIndex(ref, "/")+1:]
-	i := strings.LastIndex(name, ":")
-	if i < 0 {
+	tag, ok := imageTag(ref)
+	if !ok {
 		return v, false
 	}
-	m := versionTag.FindStringSubmatch(name[i+1:])
+	m := versionTag.FindStringSubmatch(tag)
 	if m == nil {
 		return v, false
 	}

@@ -48,9 +48,9 @@ func Run(ctx context.Context, floor uint64, every time.Duration) {
 		return
 	}
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	cur := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(cur)
-	cur = 100
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	cur := 100
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -20,35 +20,13 @@ func (c causalResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"status":`...)
 	b = appendJSONString(b, c.Status)
 	b = append(b, `,"adjustment_sets":`...)
-	if c.AdjustmentSets == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, set := range c.AdjustmentSets {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONStrings(b, set)
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, c.AdjustmentSets, appendJSONStrings)
 	b = append(b, `,"minimal_set":`...)
 	b = appendJSONStrings(b, c.MinimalSet)
 	b = append(b, `,"backdoor_paths":`...)
 	b = appendJSONStrings(b, c.BackdoorPaths)
 	b = append(b, `,"issues":`...)
-	if c.Issues == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, is := range c.Issues {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendIssue(b, is)
-		}
-		b = append(b, ']')
-	}
+	b = appendJSONArray(b, c.Issues, appendIssue)
 	b = append(b, `,"confidence":`...)
 	b = appendJSONString(b, c.Confidence)
 	b = append(b, `,"explanation":{"summary":`...)
@@ -94,20 +72,23 @@ func appendIssue(b []byte, is dag.Issue) []byte {
 	return append(b, '}')
 }
 
-// appendJSONStrings writes a []string as encoding/json does (nil: null).
-func appendJSONStrings(b []byte, ss []string) []byte {
-	if ss == nil {
+// appendJSONArray writes a slice as encoding/json does (nil: null), each element by each.
+func appendJSONArray[T any](b []byte, xs []T, each func([]byte, T) []byte) []byte {
+	if xs == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = each(b, x)
 	}
 	return append(b, ']')
 }
+
+// appendJSONStrings writes a []string as encoding/json does (nil: null).
+func appendJSONStrings(b []byte, ss []string) []byte { return appendJSONArray(b, ss, appendJSONString) }
 
 func appendJSONOptString(b []byte, s *string) []byte {
 	if s == nil {

@@ -65,9 +65,9 @@ type statusWriter struct {
 	status int
 	wrote  bool
 	req    *http.Request // lets writeJSON name the endpoint in an encoding-failure 500
-	id     string        // the request id (X-Request-ID)
 	err    *loggedError
-	// idHeader is the X-Request-Id header value: kept here, it shares the writer's allocation.
+	// idHeader is the X-Request-Id header value (the request id): kept here, it shares the
+	// writer's allocation.
 	idHeader [1]string
 }
 
@@ -215,7 +215,7 @@ func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handl
 			if !safeRequestID(id) {
 				id = ids.next()
 			}
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, id: id, idHeader: [1]string{id}}
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, idHeader: [1]string{id}}
 			w.Header()["X-Request-Id"] = sw.idHeader[:]
 			next.ServeHTTP(sw, r)
 			d := time.Since(start)

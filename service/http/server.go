@@ -193,12 +193,12 @@ func (s *server) computeInline(ctx context.Context, fn func(context.Context) err
 	if err := s.takeSlot(ctx); err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	s.run(job{ctx: ctx, fn: fn, done: done})
+	err := call(ctx, fn)
+	<-s.slots
 	if ctx.Err() != nil {
 		return s.abandoned(ctx)
 	}
-	return <-done
+	return err
 }
 
 // job is one computation handed to a worker; done receives its result.
@@ -226,15 +226,20 @@ func (s *server) worker(j job) {
 	}
 }
 
-// run executes one job and gives its slot back.
+// run executes one job, hands its result over and gives its slot back.
 func (s *server) run(j job) {
 	defer func() { <-s.slots }()
+	j.done <- call(j.ctx, j.fn)
+}
+
+// call runs fn; a panic becomes its error.
+func call(ctx context.Context, fn func(context.Context) error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			j.done <- fmt.Errorf("panic in computation: %v", v)
+			err = fmt.Errorf("panic in computation: %v", v)
 		}
 	}()
-	j.done <- j.fn(j.ctx)
+	return fn(ctx)
 }
 
 // computationDuration is the computation-time series of the endpoint at path (below the API
