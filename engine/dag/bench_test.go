@@ -278,3 +278,15 @@ func BenchmarkImplications(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidateExample: the whole /causal/validate computation (parse, identify, render) of
+// the documented 3-node example, the request the service's CPU-per-request figures measure.
+func BenchmarkValidateExample(b *testing.B) {
+	nodes := []string{"X", "Y", "Z"}
+	edges := [][2]string{{"Z", "X"}, {"X", "Y"}, {"Z", "Y"}}
+	loop(b, func() {
+		if _, err := Validate(context.Background(), nodes, edges, "X", "Y", nil, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

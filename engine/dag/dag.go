@@ -54,6 +54,8 @@ type Graph struct {
 	children [][]int
 	edges    [][2]int // deduplicated, input order
 	topo     []int    // a topological order
+	given    []string // the names in input order (messages list them so): names unless canon
+	canon    bool     // built in canonical order (canonical returns the graph itself)
 }
 
 // Parse validates nodes and edges with the docs/api.md#causal-validate checks in contract order: empty node list, blank
@@ -65,41 +67,9 @@ func Parse(nodes []string, edges [][2]string) (*Graph, error) {
 
 // parse is Parse with explicit caps (≤ 0: none; benchmarks use larger graphs than requests may).
 func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, error) {
-	if len(nodes) == 0 {
-		return nil, &InputError{Msg: MsgNoNodes}
-	}
-	for _, n := range nodes {
-		if strings.TrimSpace(n) == "" {
-			return nil, &InputError{Msg: MsgBlankNode}
-		}
-	}
-	index := make(map[string]int, len(nodes))
-	for i, n := range nodes {
-		if _, dup := index[n]; dup {
-			return nil, &InputError{Msg: MsgDuplicateNodes}
-		}
-		index[n] = i
-	}
-	if maxNodes > 0 && len(nodes) > maxNodes {
-		return nil, inputErr("DAG has %d nodes; at most %d are allowed", len(nodes), maxNodes)
-	}
-	if maxEdges > 0 && len(edges) > maxEdges {
-		return nil, inputErr("DAG has %d edges; at most %d are allowed", len(edges), maxEdges)
-	}
-	pairs := make([][2]int, len(edges))
-	for i, e := range edges {
-		a, ok := index[e[0]]
-		if !ok {
-			return nil, inputErr("Edge references non-existent node: %s", e[0])
-		}
-		b, ok := index[e[1]]
-		if !ok {
-			return nil, inputErr("Edge references non-existent node: %s", e[1])
-		}
-		if a == b {
-			return nil, inputErr("Self-loop detected: %s -> %s", e[0], e[1])
-		}
-		pairs[i] = [2]int{a, b}
+	index, pairs, err := check(nodes, edges, maxNodes, maxEdges)
+	if err != nil {
+		return nil, err
 	}
 	g := newGraph(append([]string(nil), nodes...), index, pairs)
 	if cyc := g.findCycle(); cyc != nil {
@@ -113,6 +83,91 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 	return g, nil
 }
 
+// parseCanonical is parse building the canonical graph (see canonical) directly, for callers that
+// only identify on it (Validate): one graph is built instead of the input-order one and then its
+// canonical copy. The checks are parse's, in the same order; a cycle is reported as parse
+// reports it (found in input order), so errors do not change either.
+func parseCanonical(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, error) {
+	index, pairs, err := check(nodes, edges, maxNodes, maxEdges)
+	if err != nil {
+		return nil, err
+	}
+	n := len(nodes)
+	order := make([]int, 2*n)
+	order, pos := order[:n], order[n:]
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(nodes[a], nodes[b]) })
+	names := make([]string, n)
+	for k, v := range order {
+		pos[v] = k
+		names[k] = nodes[v]
+		index[nodes[v]] = k // the keys stay: only positions change
+	}
+	for i, e := range pairs {
+		pairs[i] = [2]int{pos[e[0]], pos[e[1]]}
+	}
+	slices.SortFunc(pairs, comparePairs)
+	g := newGraph(names, index, pairs)
+	if g.findCycle() != nil {
+		return parse(nodes, edges, maxNodes, maxEdges) // the error, with the input-order cycle
+	}
+	g.topo = g.topoOrder()
+	g.given, g.canon = nodes, true // nodes is read, never kept past the caller's use of g
+	return g, nil
+}
+
+// check runs parse's checks in contract order and returns the name index and the edges as node
+// pairs (duplicates kept).
+func check(nodes []string, edges [][2]string, maxNodes, maxEdges int) (map[string]int, [][2]int, error) {
+	if len(nodes) == 0 {
+		return nil, nil, &InputError{Msg: MsgNoNodes}
+	}
+	for _, n := range nodes {
+		if strings.TrimSpace(n) == "" {
+			return nil, nil, &InputError{Msg: MsgBlankNode}
+		}
+	}
+	index := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		if _, dup := index[n]; dup {
+			return nil, nil, &InputError{Msg: MsgDuplicateNodes}
+		}
+		index[n] = i
+	}
+	if maxNodes > 0 && len(nodes) > maxNodes {
+		return nil, nil, inputErr("DAG has %d nodes; at most %d are allowed", len(nodes), maxNodes)
+	}
+	if maxEdges > 0 && len(edges) > maxEdges {
+		return nil, nil, inputErr("DAG has %d edges; at most %d are allowed", len(edges), maxEdges)
+	}
+	pairs := make([][2]int, len(edges))
+	for i, e := range edges {
+		a, ok := index[e[0]]
+		if !ok {
+			return nil, nil, inputErr("Edge references non-existent node: %s", e[0])
+		}
+		b, ok := index[e[1]]
+		if !ok {
+			return nil, nil, inputErr("Edge references non-existent node: %s", e[1])
+		}
+		if a == b {
+			return nil, nil, inputErr("Self-loop detected: %s -> %s", e[0], e[1])
+		}
+		pairs[i] = [2]int{a, b}
+	}
+	return index, pairs, nil
+}
+
+// comparePairs orders edges by (from, to).
+func comparePairs(a, b [2]int) int {
+	if a[0] != b[0] {
+		return a[0] - b[0]
+	}
+	return a[1] - b[1]
+}
+
 // newGraph links the graph of names (index: name → position) and edges (valid node pairs, input
 // order; duplicates collapse onto their first occurrence). Every parent and child list is a
 // window of one array each, sized by the degrees counted first, instead of a slice per node grown
@@ -122,7 +177,7 @@ func parse(nodes []string, edges [][2]string, maxNodes, maxEdges int) (*Graph, e
 func newGraph(names []string, index map[string]int, edges [][2]int) *Graph {
 	n := len(names)
 	rel := make([][]int, 2*n) // children lists, then parent lists
-	g := &Graph{names: names, index: index, children: rel[:n:n], parents: rel[n:], edges: edges[:0]}
+	g := &Graph{names: names, given: names, index: index, children: rel[:n:n], parents: rel[n:], edges: edges[:0]}
 	// One array: the lists' windows, then the degrees that size them (out-degrees, then
 	// in-degrees; duplicates included, an upper bound).
 	ints := make([]int, 2*len(edges)+2*n)
@@ -226,6 +281,9 @@ func (g *Graph) topoOrder() []int {
 // tie-break of the algorithms (index order) then becomes name order, which makes answers
 // independent of the input order. g itself when already canonical.
 func (g *Graph) canonical() *Graph {
+	if g.canon {
+		return g
+	}
 	n := len(g.names)
 	// order[k] is the node whose name is k-th in name order, pos its inverse. The copy is built
 	// from g directly (it is the same valid graph renumbered, so nothing needs re-checking).
@@ -242,12 +300,7 @@ func (g *Graph) canonical() *Graph {
 	for i, e := range g.edges {
 		edges[i] = [2]int{pos[e[0]], pos[e[1]]}
 	}
-	slices.SortFunc(edges, func(a, b [2]int) int {
-		if a[0] != b[0] {
-			return a[0] - b[0]
-		}
-		return a[1] - b[1]
-	})
+	slices.SortFunc(edges, comparePairs)
 	same := true
 	for k, v := range order {
 		if k != v {
@@ -268,6 +321,7 @@ func (g *Graph) canonical() *Graph {
 	}
 	c := newGraph(names, index, edges)
 	c.topo = c.topoOrder()
+	c.given, c.canon = g.given, true
 	return c
 }
 
@@ -275,7 +329,7 @@ func (g *Graph) canonical() *Graph {
 func (g *Graph) Len() int { return len(g.names) }
 
 // Names returns the node names in input order.
-func (g *Graph) Names() []string { return append([]string(nil), g.names...) }
+func (g *Graph) Names() []string { return append([]string(nil), g.given...) }
 
 // Name returns the name of node i.
 func (g *Graph) Name(i int) string { return g.names[i] }

@@ -107,7 +107,7 @@ type Result struct {
 // Validate runs the full docs/api.md#causal-validate pipeline: parse the DAG (400 checks in contract order), check the
 // treatment and outcome exist (then that they differ), check observed names, then Identify.
 func Validate(ctx context.Context, nodes []string, edges [][2]string, treatment, outcome string, observed []string, opts Options) (*Result, error) {
-	g, err := Parse(nodes, edges)
+	g, err := parseCanonical(nodes, edges, MaxNodes, MaxEdges)
 	if err != nil {
 		return nil, err
 	}
@@ -124,17 +124,17 @@ func (g *Graph) Identify(ctx context.Context, treatment, outcome string, observe
 		ctx = context.Background()
 	}
 	if _, ok := g.index[treatment]; !ok {
-		return nil, inputErr("Treatment node '%s' not found in graph. Available nodes: %s", treatment, strings.Join(g.names, ", "))
+		return nil, inputErr("Treatment node '%s' not found in graph. Available nodes: %s", treatment, strings.Join(g.given, ", "))
 	}
 	if _, ok := g.index[outcome]; !ok {
-		return nil, inputErr("Outcome node '%s' not found in graph. Available nodes: %s", outcome, strings.Join(g.names, ", "))
+		return nil, inputErr("Outcome node '%s' not found in graph. Available nodes: %s", outcome, strings.Join(g.given, ", "))
 	}
 	if treatment == outcome {
 		return nil, &InputError{Msg: MsgSameTreatment}
 	}
 	for _, name := range observed {
 		if _, ok := g.index[name]; !ok {
-			return nil, inputErr("Observed node '%s' not found in graph. Available nodes: %s", name, strings.Join(g.names, ", "))
+			return nil, inputErr("Observed node '%s' not found in graph. Available nodes: %s", name, strings.Join(g.given, ", "))
 		}
 	}
 	c := g.canonical()
@@ -185,7 +185,7 @@ func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options
 			res.AdjustmentSets[i] = g.namesOf(s)
 		}
 		res.MinimalSet = res.AdjustmentSets[0]
-		res.estimand = backdoorEstimand(len(g.names), t, y, sets[0])
+		res.estimand = backdoorEstimand(t, y, sets[0])
 		res.Estimand = g.render(res.estimand)
 		res.Explanation = backdoorExplanation(treatment, outcome, res.MinimalSet, len(res.BackdoorPaths) > 0)
 		if len(sets[0]) > opts.MaxSize {
@@ -267,13 +267,17 @@ func (g *Graph) identify(ctx context.Context, t, y int, obs []bool, opts Options
 	return res, nil
 }
 
-// backdoorEstimand is Σ_Z P(y | t, Z) P(Z) (P(y | t) for Z = ∅).
-func backdoorEstimand(n, t, y int, z []int) expr {
-	cond := append([]int{t}, z...)
+// backdoorEstimand is Σ_Z P(y | t, Z) P(Z) (P(y | t) for Z = ∅). It is built as the tree that
+// sum(n, Z, prod(P(y|t,Z), P(Z))) returns — every member of Z is in both factors, so none of sum's
+// simplifications applies — without sum's general work, and on one array holding y, t and Z:
+// most requests are answered by this formula. Nothing mutates an expression's slices.
+func backdoorEstimand(t, y int, z []int) expr {
+	vs := append(append(make([]int, 0, 2+len(z)), y, t), z...)
+	p := eProb{vars: vs[:1:1], cond: vs[1:]}
 	if len(z) == 0 {
-		return eProb{vars: []int{y}, cond: cond}
+		return p
 	}
-	return sum(n, z, prod(eProb{vars: []int{y}, cond: cond}, eProb{vars: z}))
+	return eSum{over: vs[2:], body: eProd{fs: []expr{p, eProb{vars: vs[2:]}}}}
 }
 
 // frontdoorEstimand is Σ_M P(M | t) Σ_t' P(y | t', M) P(t').

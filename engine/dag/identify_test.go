@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -811,6 +812,25 @@ func TestSeparatorListingsAgree(t *testing.T) {
 			if !ok || at != bt || (lim > 100 && !reflect.DeepEqual(a, b)) || len(a) != len(b) {
 				t.Fatalf("iter %d lim %d: tree %v %v search %v %v", iter, lim, a, at, b, bt)
 			}
+		}
+	}
+}
+
+// backdoorEstimand builds directly the tree that sum's general simplification returns for the
+// back-door formula: the same expression (and so the same rendering) for every adjustment set.
+func TestBackdoorEstimandIsTheSimplifiedSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for range 500 {
+		n := 2 + r.IntN(10)
+		perm := r.Perm(n)
+		tr, y, z := perm[0], perm[1], perm[2:2+r.IntN(n-1)]
+		slices.Sort(z)
+		want := expr(eProb{vars: []int{y}, cond: append([]int{tr}, z...)})
+		if len(z) > 0 {
+			want = sum(n, z, prod(want, eProb{vars: z}))
+		}
+		if got := backdoorEstimand(tr, y, z); !reflect.DeepEqual(got, want) {
+			t.Fatalf("t=%d y=%d Z=%v: got %#v, want %#v", tr, y, z, got, want)
 		}
 	}
 }

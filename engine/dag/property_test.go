@@ -529,3 +529,60 @@ func TestImplicationsTextbook(t *testing.T) {
 		t.Fatalf("limit ignored: %v", s)
 	}
 }
+
+// Validate builds the canonical graph directly (parseCanonical) instead of parsing and then
+// copying: on random inputs — valid DAGs, cycles, duplicate edges, unknown and repeated names,
+// self-loops, unknown treatment, outcome or observed names — it returns exactly what Parse
+// followed by Identify returns, errors included.
+func TestValidateIsParseThenIdentify(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 8))
+	pick := func(names []string) string {
+		if r.IntN(20) == 0 {
+			return "Unknown"
+		}
+		return names[r.IntN(len(names))]
+	}
+	for i := range 3000 {
+		n := 1 + r.IntN(8)
+		names := make([]string, n)
+		for k, v := range r.Perm(n) {
+			names[k] = fmt.Sprintf("N%d", v)
+		}
+		if r.IntN(30) == 0 {
+			names[r.IntN(n)] = names[0] // a duplicate node
+		}
+		var edges [][2]string
+		for range r.IntN(3 * n) {
+			a, b := r.IntN(n), r.IntN(n)
+			if a > b && r.IntN(8) != 0 { // mostly forward in index order; the rest may close cycles
+				a, b = b, a
+			}
+			if a == b && r.IntN(10) != 0 {
+				continue
+			}
+			e := [2]string{names[a], names[b]}
+			if r.IntN(40) == 0 {
+				e[r.IntN(2)] = "Unknown"
+			}
+			edges = append(edges, e)
+		}
+		treatment, outcome := pick(names), pick(names)
+		var observed []string
+		if r.IntN(2) == 0 {
+			observed = []string{}
+			for range r.IntN(n + 1) {
+				observed = append(observed, pick(names))
+			}
+		}
+		got, gotErr := Validate(context.Background(), names, edges, treatment, outcome, observed, Options{})
+		var want *Result
+		g, wantErr := Parse(names, edges)
+		if wantErr == nil {
+			want, wantErr = g.Identify(context.Background(), treatment, outcome, observed, Options{})
+		}
+		if !reflect.DeepEqual(gotErr, wantErr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: nodes %v edges %v %s→%s observed %v:\nValidate %+v, %v\nParse+Identify %+v, %v",
+				i, names, edges, treatment, outcome, observed, got, gotErr, want, wantErr)
+		}
+	}
+}
