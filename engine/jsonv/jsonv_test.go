@@ -214,3 +214,15 @@ func BenchmarkParseManyKeys(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseRequest: the /causal/validate example body, the size of most requests.
+func BenchmarkParseRequest(b *testing.B) {
+	body := []byte(`{"dag":{"nodes":["X","Y","Z"],"edges":[["Z","X"],["X","Y"],["Z","Y"]]},"treatment":"X","outcome":"Y"}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

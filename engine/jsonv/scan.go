@@ -64,6 +64,44 @@ type scanner struct {
 	// before their parent continues.
 	vals []Value
 	ents []Entry[Value]
+	// vslab and eslab hold the containers' final slices, carved one after another with exact
+	// capacities (appending to one copies it out, never into its neighbour): a document's arrays
+	// (objects) share a few allocations instead of one each, which with 96-byte values was most
+	// of a small body's decoding time. The first slab is sized from the body's length; a
+	// container that does not fit starts a slab twice as large. A window pins its slab, i.e. the
+	// arrays (objects) of the same document, which live as long as the document anyway.
+	vslab []Value
+	eslab []Entry[Value]
+}
+
+// values copies an array's elements into the value slab.
+func (s *scanner) values(src []Value) []Value {
+	n := len(src)
+	if cap(s.vslab)-len(s.vslab) < n {
+		size := 2 * cap(s.vslab)
+		if size == 0 {
+			size = min(max(len(s.b)/8, 8), 1024)
+		}
+		s.vslab = make([]Value, 0, max(size, n))
+	}
+	k := len(s.vslab)
+	s.vslab = append(s.vslab, src...)
+	return s.vslab[k : k+n : k+n]
+}
+
+// entries copies an object's members into the entry slab.
+func (s *scanner) entries(src []Entry[Value]) Map[Value] {
+	n := len(src)
+	if cap(s.eslab)-len(s.eslab) < n {
+		size := 2 * cap(s.eslab)
+		if size == 0 {
+			size = min(max(len(s.b)/16, 4), 512)
+		}
+		s.eslab = make([]Entry[Value], 0, max(size, n))
+	}
+	k := len(s.eslab)
+	s.eslab = append(s.eslab, src...)
+	return s.eslab[k : k+n : k+n]
 }
 
 func (s *scanner) ws() {
@@ -178,7 +216,7 @@ func (s *scanner) object(depth int) (Value, bool) {
 			s.i++
 		case '}':
 			s.i++
-			obj := append(make(Map[Value], 0, len(s.ents)-mark), s.ents[mark:]...)
+			obj := s.entries(s.ents[mark:])
 			clear(s.ents[mark:])
 			s.ents = s.ents[:mark]
 			return Value{Kind: Object, Obj: obj}, true
@@ -212,7 +250,7 @@ func (s *scanner) array(depth int) (Value, bool) {
 			s.i++
 		case ']':
 			s.i++
-			arr := append(make([]Value, 0, len(s.vals)-mark), s.vals[mark:]...)
+			arr := s.values(s.vals[mark:])
 			clear(s.vals[mark:])
 			s.vals = s.vals[:mark]
 			return Value{Kind: Array, Arr: arr}, true

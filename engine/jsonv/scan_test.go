@@ -3,6 +3,7 @@ package jsonv
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,4 +78,39 @@ func FuzzParseFast(f *testing.F) {
 		}
 		checkFast(t, data)
 	})
+}
+
+// Containers share slabs (scanner.values, scanner.entries) but each has its exact capacity:
+// appending to one parsed container copies it out and never writes into its neighbour; documents
+// with more containers than the first slab holds span several slabs.
+func TestSlabWindowsAreIsolated(t *testing.T) {
+	v, err := Parse([]byte(`{"a":[[1,2],[3,4]],"b":{"x":1},"c":{"y":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr, _ := v.Get("a")
+	first := append(arr.Arr[0].Arr, Value{Kind: Number, Num: 9, Lit: "9"})
+	first[0].Num = 7
+	b, _ := v.Get("b")
+	b.Obj = append(b.Obj, Entry[Value]{Key: "z", Value: Value{Kind: Null}})
+	if got, _ := v.MarshalJSON(); string(got) != `{"a":[[1,2],[3,4]],"b":{"x":1},"c":{"y":2}}` {
+		t.Fatalf("the document changed under appends to its containers: %s", got)
+	}
+
+	var doc strings.Builder
+	doc.WriteString("[")
+	for i := range 500 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `{"k":[%d,{"n":%d}]}`, i, i)
+	}
+	doc.WriteString("]")
+	v, err = Parse([]byte(doc.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := v.MarshalJSON(); string(got) != doc.String() {
+		t.Fatalf("a document across several slabs reads back as\n%.200s…", got)
+	}
 }
