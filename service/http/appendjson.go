@@ -38,9 +38,9 @@ func (c causalResponse) appendJSON(b []byte) []byte {
 	b = append(b, `,"assumptions":`...)
 	b = appendJSONStrings(b, c.Explanation.Assumptions)
 	b = append(b, `},"method":`...)
-	b = appendJSONOptString(b, c.Method)
+	b = appendJSONNullString(b, c.Method)
 	b = append(b, `,"estimand":`...)
-	b = appendJSONOptString(b, c.Estimand)
+	b = appendJSONNullString(b, c.Estimand)
 	b = append(b, `,"front_door_set":`...)
 	b = appendJSONStrings(b, c.FrontDoorSet)
 	b = append(b, `,"hedge":`...)
@@ -90,11 +90,12 @@ func appendJSONArray[T any](b []byte, xs []T, each func([]byte, T) []byte) []byt
 // appendJSONStrings writes a []string as encoding/json does (nil: null).
 func appendJSONStrings(b []byte, ss []string) []byte { return appendJSONArray(b, ss, appendJSONString) }
 
-func appendJSONOptString(b []byte, s *string) []byte {
-	if s == nil {
+// appendJSONNullString writes s, or null when it is empty.
+func appendJSONNullString(b []byte, s nullString) []byte {
+	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, *s)
+	return appendJSONString(b, string(s))
 }
 
 // appendJSONString is encoding/json's string encoding (with HTML escaping).

@@ -61,8 +61,8 @@ func TestCausalResponseAppendJSONMatchesMarshal(t *testing.T) {
 			}
 			checkAppendJSON(t, causalResponse{
 				Status: res.Status, AdjustmentSets: res.AdjustmentSets, MinimalSet: res.MinimalSet, BackdoorPaths: res.BackdoorPaths,
-				Issues: res.Issues, Confidence: res.Confidence, Explanation: res.Explanation, Method: optStr(res.Method),
-				Estimand: optStr(res.Estimand), FrontDoorSet: res.FrontDoorSet, Hedge: res.Hedge,
+				Issues: res.Issues, Confidence: res.Confidence, Explanation: res.Explanation, Method: nullString(res.Method),
+				Estimand: nullString(res.Estimand), FrontDoorSet: res.FrontDoorSet, Hedge: res.Hedge,
 				AdjustmentSetsTruncated: res.SetsTruncated, BackdoorPathsTruncated: res.PathsTruncated,
 			})
 		})

@@ -24,8 +24,8 @@ type causalResponse struct {
 	Confidence     string          `json:"confidence"`
 	Explanation    dag.Explanation `json:"explanation"`
 
-	Method                  *string    `json:"method"`
-	Estimand                *string    `json:"estimand"`
+	Method                  nullString `json:"method"`
+	Estimand                nullString `json:"estimand"`
 	FrontDoorSet            []string   `json:"front_door_set"`
 	Hedge                   *dag.Hedge `json:"hedge"`
 	AdjustmentSetsTruncated bool       `json:"adjustment_sets_truncated"`
@@ -36,12 +36,12 @@ type causalResponse struct {
 // engine lists the smallest ones instead of reporting a spurious cannot_identify.
 const causalMaxSetSize = 3
 
-func optStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
+// nullString is a string member that is null when empty (the engine's "no method", "no
+// estimand"): a *string cost an allocation per member and request.
+type nullString string
+
+// MarshalJSON is the member's encoding/json form (appendJSON writes the same).
+func (s nullString) MarshalJSON() ([]byte, error) { return appendJSONNullString(nil, s), nil }
 
 // handleCausalValidate is POST /causal/validate (docs/api.md#causal-validate with docs/api.md#elicit-model: true back-door criterion,
 // then the front-door criterion, then the complete ID algorithm; `observed` honoured).
@@ -82,8 +82,8 @@ func (s *server) handleCausalValidate() http.HandlerFunc {
 			Confidence:     res.Confidence,
 			Explanation:    res.Explanation,
 
-			Method:                  optStr(res.Method),
-			Estimand:                optStr(res.Estimand),
+			Method:                  nullString(res.Method),
+			Estimand:                nullString(res.Estimand),
 			FrontDoorSet:            res.FrontDoorSet,
 			Hedge:                   res.Hedge,
 			AdjustmentSetsTruncated: res.SetsTruncated,

@@ -120,11 +120,45 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // share one label.
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
+		if p := patterns.of(rc); p != "" {
 			return p
 		}
 	}
 	return "unmatched"
+}
+
+// patterns memoises chi's RoutePattern, which joins and rewrites the matched patterns into a new
+// string on every call (two allocations and 0.6 % of a small request's CPU), keyed by the matched
+// patterns themselves: the route table's, so a bounded set.
+var patterns routePatterns
+
+type routePatterns struct {
+	mu   sync.Mutex                           // serialises additions
+	memo atomic.Pointer[map[[3]string]string] // copy-on-write: reads take no lock
+}
+
+func (p *routePatterns) of(rc *chi.Context) string {
+	if len(rc.RoutePatterns) > 3 {
+		return rc.RoutePattern() // deeper than any route of ours: not memoised
+	}
+	var k [3]string
+	copy(k[:], rc.RoutePatterns)
+	if m := p.memo.Load(); m != nil {
+		if s, ok := (*m)[k]; ok {
+			return s
+		}
+	}
+	s := rc.RoutePattern()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	next := map[[3]string]string{k: s}
+	if m := p.memo.Load(); m != nil {
+		for k, v := range *m {
+			next[k] = v
+		}
+	}
+	p.memo.Store(&next)
+	return s
 }
 
 // methodLabel bounds the method label to the methods HTTP defines; anything a client invents is
@@ -218,7 +252,8 @@ func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handl
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, req: r, idHeader: [1]string{id}}
 			w.Header()["X-Request-Id"] = sw.idHeader[:]
 			next.ServeHTTP(sw, r)
-			d := time.Since(start)
+			end := time.Now()
+			d := end.Sub(start)
 			ep := routePattern(r)
 			method := methodLabel(r.Method)
 			status := statusLabel(sw.status)
@@ -239,14 +274,17 @@ func observe(log *slog.Logger, m *metrics.Metrics) func(http.Handler) http.Handl
 			if !log.Enabled(ctx, level) {
 				return
 			}
-			attrs := make([]slog.Attr, 0, 10)
-			attrs = append(attrs, slog.String("method", method), slog.String("endpoint", ep), slog.Int("status", sw.status),
+			// The record is handed to the handler directly, as slog's docs show for wrappers: the
+			// Logger's own methods take the caller's program counter (runtime.Callers, 1 % of a
+			// small request's CPU) for a source field this log does not have.
+			rec := slog.NewRecord(end, level, "request_completed", 0)
+			rec.AddAttrs(slog.String("method", method), slog.String("endpoint", ep), slog.Int("status", sw.status),
 				slog.Float64("duration_ms", math.Round(float64(d.Microseconds())/10)/100),
 				slog.String("client", r.RemoteAddr), slog.String("request_id", id))
 			if e := sw.err; e != nil {
-				attrs = append(attrs, slog.String("error_code", e.code), slog.String("trace_id", e.traceID), slog.String("error", e.msg))
+				rec.AddAttrs(slog.String("error_code", e.code), slog.String("trace_id", e.traceID), slog.String("error", e.msg))
 			}
-			log.LogAttrs(ctx, level, "request_completed", attrs...)
+			_ = log.Handler().Handle(ctx, rec) // a log write that fails has nowhere to be reported
 		})
 	}
 }

@@ -289,3 +289,29 @@ func TestStatusLabel(t *testing.T) {
 		}
 	}
 }
+
+// The memoised route pattern is chi's, for every shape of matched patterns, on the first call
+// (computed) and the later ones (memoised), with several keys in the memo at once.
+func TestRoutePatternMemo(t *testing.T) {
+	var p routePatterns
+	cases := [][]string{
+		nil,
+		{"/health"},
+		{"/api/v1/*", "/causal/validate"},
+		{"/api/v1/*", "/users/{user_id}"},
+		{"/api/v1/*"},
+		{"/*", "/a/*", "/b/*", "/c"}, // deeper than the memo's key: computed every time
+	}
+	for round := range 3 {
+		for _, ps := range cases {
+			rc := chi.NewRouteContext()
+			rc.RoutePatterns = append([]string(nil), ps...)
+			if got, want := p.of(rc), rc.RoutePattern(); got != want {
+				t.Fatalf("round %d, %q: got %q, want %q", round, ps, got, want)
+			}
+		}
+	}
+	if m := p.memo.Load(); m == nil || len(*m) != len(cases)-1 {
+		t.Fatalf("memo %v, want the %d memoisable keys", m, len(cases)-1)
+	}
+}
