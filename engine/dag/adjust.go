@@ -583,6 +583,14 @@ func (h *sepGraph) minimumSeparators(f *flowNet, limit int) (sets [][]int, trunc
 // ≤ maxSize or, when there are none, all of the smallest size; at most maxSets (truncated reports
 // that more exist), sorted by size then index. nil means no back-door set exists.
 func (g *Graph) backdoorSets(ctx context.Context, t, y int, obs, deT []bool, maxSize, maxSets int) (sets [][]int, truncated bool, err error) {
+	if sets, ok := g.smallBackdoorSets(t, y, obs, deT, maxSize, maxSets); ok {
+		return sets, false, nil
+	}
+	return g.separatorBackdoorSets(ctx, t, y, obs, deT, maxSize, maxSets)
+}
+
+// separatorBackdoorSets is backdoorSets by the separator enumeration on H, for any graph.
+func (g *Graph) separatorBackdoorSets(ctx context.Context, t, y int, obs, deT []bool, maxSize, maxSets int) (sets [][]int, truncated bool, err error) {
 	h := g.backdoorSepGraph(ctx, t, y, obs, deT)
 	if _, connected := h.shortestPath(nil); !connected {
 		return [][]int{{}}, false, nil
