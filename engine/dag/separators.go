@@ -1,8 +1,10 @@
 package dag
 
 import (
+	"cmp"
 	"container/heap"
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -339,19 +341,19 @@ func (g *Graph) closestSeparators(ps *pairScratch, s, t int) (zs, zt []int, ok b
 	return zs, zt, ok1 && ok2
 }
 
+// sortSets orders sets by compareSets (stable).
 func sortSets(sets [][]int) {
-	sort.SliceStable(sets, func(i, j int) bool { return lessSet(sets[i], sets[j]) })
+	// slices, not sort.SliceStable: that one allocated a reflection-based swapper per call.
+	slices.SortStableFunc(sets, compareSets)
 }
 
-// lessSet orders sorted index sets by size, then lexicographically.
-func lessSet(a, b []int) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
+// compareSets orders sorted index sets by size, then lexicographically.
+func compareSets(a, b []int) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
 	}
-	for k := range a {
-		if a[k] != b[k] {
-			return a[k] < b[k]
-		}
-	}
-	return false
+	return slices.Compare(a, b)
 }
+
+// lessSet is compareSets as a less function.
+func lessSet(a, b []int) bool { return compareSets(a, b) < 0 }
