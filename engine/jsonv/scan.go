@@ -74,34 +74,21 @@ type scanner struct {
 	eslab []Entry[Value]
 }
 
-// values copies an array's elements into the value slab.
-func (s *scanner) values(src []Value) []Value {
+// carve copies src into *slab and returns the copy, a window whose capacity is exactly len(src).
+// When src does not fit, a new slab twice as large as the last (first elements for the first)
+// takes over; the old one lives on in the windows already carved from it.
+func carve[T any](slab *[]T, src []T, first int) []T {
 	n := len(src)
-	if cap(s.vslab)-len(s.vslab) < n {
-		size := 2 * cap(s.vslab)
+	if cap(*slab)-len(*slab) < n {
+		size := 2 * cap(*slab)
 		if size == 0 {
-			size = min(max(len(s.b)/8, 8), 1024)
+			size = first
 		}
-		s.vslab = make([]Value, 0, max(size, n))
+		*slab = make([]T, 0, max(size, n))
 	}
-	k := len(s.vslab)
-	s.vslab = append(s.vslab, src...)
-	return s.vslab[k : k+n : k+n]
-}
-
-// entries copies an object's members into the entry slab.
-func (s *scanner) entries(src []Entry[Value]) Map[Value] {
-	n := len(src)
-	if cap(s.eslab)-len(s.eslab) < n {
-		size := 2 * cap(s.eslab)
-		if size == 0 {
-			size = min(max(len(s.b)/16, 4), 512)
-		}
-		s.eslab = make([]Entry[Value], 0, max(size, n))
-	}
-	k := len(s.eslab)
-	s.eslab = append(s.eslab, src...)
-	return s.eslab[k : k+n : k+n]
+	k := len(*slab)
+	*slab = append(*slab, src...)
+	return (*slab)[k : k+n : k+n]
 }
 
 func (s *scanner) ws() {
@@ -216,7 +203,7 @@ func (s *scanner) object(depth int) (Value, bool) {
 			s.i++
 		case '}':
 			s.i++
-			obj := s.entries(s.ents[mark:])
+			obj := Map[Value](carve(&s.eslab, s.ents[mark:], min(max(len(s.b)/16, 4), 512)))
 			clear(s.ents[mark:])
 			s.ents = s.ents[:mark]
 			return Value{Kind: Object, Obj: obj}, true
@@ -250,7 +237,7 @@ func (s *scanner) array(depth int) (Value, bool) {
 			s.i++
 		case ']':
 			s.i++
-			arr := s.values(s.vals[mark:])
+			arr := carve(&s.vslab, s.vals[mark:], min(max(len(s.b)/8, 8), 1024))
 			clear(s.vals[mark:])
 			s.vals = s.vals[:mark]
 			return Value{Kind: Array, Arr: arr}, true

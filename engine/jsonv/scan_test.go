@@ -80,7 +80,7 @@ func FuzzParseFast(f *testing.F) {
 	})
 }
 
-// Containers share slabs (scanner.values, scanner.entries) but each has its exact capacity:
+// Containers share slabs (carve) but each has its exact capacity:
 // appending to one parsed container copies it out and never writes into its neighbour; documents
 // with more containers than the first slab holds span several slabs.
 func TestSlabWindowsAreIsolated(t *testing.T) {
