@@ -92,16 +92,9 @@ func parseCanonical(nodes []string, edges [][2]string, maxNodes, maxEdges int) (
 	if err != nil {
 		return nil, err
 	}
-	n := len(nodes)
-	order := make([]int, 2*n)
-	order, pos := order[:n], order[n:]
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(nodes[a], nodes[b]) })
-	names := make([]string, n)
+	order, pos := nameOrder(nodes)
+	names := make([]string, len(nodes))
 	for k, v := range order {
-		pos[v] = k
 		names[k] = nodes[v]
 		index[nodes[v]] = k // the keys stay: only positions change
 	}
@@ -158,6 +151,22 @@ func check(nodes []string, edges [][2]string, maxNodes, maxEdges int) (map[strin
 		pairs[i] = [2]int{a, b}
 	}
 	return index, pairs, nil
+}
+
+// nameOrder returns the nodes in name order (order[k] is the node whose name is k-th) and its
+// inverse (pos[v] is node v's rank), on one array.
+func nameOrder(names []string) (order, pos []int) {
+	n := len(names)
+	order = make([]int, 2*n)
+	order, pos = order[:n], order[n:]
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	for k, v := range order {
+		pos[v] = k
+	}
+	return order, pos
 }
 
 // comparePairs orders edges by (from, to).
@@ -285,17 +294,9 @@ func (g *Graph) canonical() *Graph {
 		return g
 	}
 	n := len(g.names)
-	// order[k] is the node whose name is k-th in name order, pos its inverse. The copy is built
-	// from g directly (it is the same valid graph renumbered, so nothing needs re-checking).
-	order := make([]int, 2*n)
-	order, pos := order[:n], order[n:]
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(g.names[a], g.names[b]) })
-	for k, v := range order {
-		pos[v] = k
-	}
+	// The copy is built from g directly (it is the same valid graph renumbered, so nothing needs
+	// re-checking).
+	order, pos := nameOrder(g.names)
 	edges := make([][2]int, len(g.edges))
 	for i, e := range g.edges {
 		edges[i] = [2]int{pos[e[0]], pos[e[1]]}
